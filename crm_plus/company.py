@@ -1,0 +1,62 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+
+class Team(DeactivableMixin, ModelSQL, ModelView):
+    "Sales Team"
+    __name__ = 'crm.team'
+    name = fields.Char("Name", required=True, translate=True)
+    company = fields.Many2One('company.company', "Company", required=True)
+    leader = fields.Many2One(
+        'company.employee', "Leader",
+        domain=[('company', '=', Eval('company', -1))],
+        help="The leader sees the customers of every member.")
+    members = fields.Many2Many(
+        'crm.team-company.employee', 'team', 'employee', "Members",
+        domain=[('company', '=', Eval('company', -1))])
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+
+class TeamMember(ModelSQL):
+    __name__ = 'crm.team-company.employee'
+    team = fields.Many2One(
+        'crm.team', "Team", required=True, ondelete='CASCADE')
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, ondelete='CASCADE')
+
+
+class Employee(metaclass=PoolMeta):
+    __name__ = 'company.employee'
+    crm_quota = fields.Integer(
+        "Customer Quota",
+        domain=['OR', ('crm_quota', '=', None), ('crm_quota', '>=', 0)],
+        help="Overrides the customer quota of the CRM configuration.")
+    crm_daily_claim_cap = fields.Integer(
+        "Daily Claim Cap",
+        domain=['OR',
+            ('crm_daily_claim_cap', '=', None),
+            ('crm_daily_claim_cap', '>=', 0),
+            ],
+        help="Overrides the daily claim cap of the CRM configuration.")
+    crm_teams = fields.Many2Many(
+        'crm.team-company.employee', 'employee', 'team', "Sales Teams")
+
+    def get_crm_quota(self):
+        "Return the maximum number of customers the employee may own"
+        if self.crm_quota is not None:
+            return self.crm_quota
+        return Pool().get('crm.configuration')(1).quota
+
+    def get_crm_daily_claim_cap(self):
+        "Return how many customers the employee may claim per day"
+        if self.crm_daily_claim_cap is not None:
+            return self.crm_daily_claim_cap
+        return Pool().get('crm.configuration')(1).daily_claim_cap

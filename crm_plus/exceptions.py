@@ -1,0 +1,33 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError, ValidationError
+
+
+class DuplicateCustomerError(ValidationError):
+    pass
+
+
+class OwnershipError(UserError):
+    pass
+
+
+class QuotaError(OwnershipError):
+    pass
+
+
+class KeyCustomerError(AccessError):
+    pass
+
+
+class WatchError(ValidationError):
+    pass
+
+
+class LockRequestError(UserError):
+    pass
+
+
+class PlanError(ValidationError):
+    pass

@@ -1,0 +1,215 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Follow-up records (跟进记录) and the tracking of contacts."""
+
+import datetime as dt
+
+from sql import Literal
+from sql.aggregate import Count, Max, Min
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .ownership import employee_users
+from .party import current_employee
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+    follow_ups = fields.One2Many(
+        'crm.follow_up', 'party', "Follow-ups",
+        states={'invisible': ~Eval('customer_nature')})
+
+
+class FollowUp(ModelSQL, ModelView):
+    "Follow-up"
+    __name__ = 'crm.follow_up'
+    _rec_name = 'subject'
+    company = fields.Many2One('company.company', "Company", required=True)
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, ondelete='CASCADE',
+        domain=[('customer_nature', '!=', None)],
+        context={'company': Eval('company', -1)}, depends={'company'})
+    contact = fields.Many2One(
+        'party.party', "Contact", ondelete='SET NULL',
+        domain=[('contact_of.customer', '=', Eval('party', -1))],
+        context={'company': Eval('company', -1)}, depends={'company'})
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True,
+        domain=[('company', '=', Eval('company', -1))])
+    date = fields.Date("Date", required=True)
+    method = fields.Many2One(
+        'crm.follow_up.method', "Method", ondelete='RESTRICT')
+    subject = fields.Char("Subject", required=True)
+    content = fields.Text("Content")
+    next_contact_date = fields.Date(
+        "Next Contact",
+        domain=['OR',
+            ('next_contact_date', '=', None),
+            ('next_contact_date', '>=', Eval('date', None)),
+            ],
+        help="Proposed from the follow-up frequency of the customer type.")
+    comments = fields.One2Many(
+        'crm.follow_up.comment', 'follow_up', "Supervisor Comments")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('party')
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t,
+                    (t.party, Index.Equality()),
+                    (t.date, Index.Range(order='DESC'))),
+                Index(t, (t.employee, Index.Equality())),
+                })
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @fields.depends(methods=['propose_next_contact_date'])
+    def on_change_party(self):
+        self.next_contact_date = self.propose_next_contact_date()
+
+    @fields.depends(methods=['on_change_party'])
+    def on_change_date(self):
+        self.on_change_party()
+
+    @fields.depends('party', '_parent_party.customer_type', 'date')
+    def propose_next_contact_date(self):
+        "Return the date of the next contact from the customer type"
+        if (self.party and self.date and self.party.customer_type
+                and self.party.customer_type.follow_up_days):
+            return self.date + dt.timedelta(
+                days=self.party.customer_type.follow_up_days)
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Date = pool.get('ir.date')
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and 'next_contact_date' not in values:
+            follow_up = cls(
+                party=Party(values['party']) if values.get('party') else None,
+                date=values.get('date') or Date.today())
+            values['next_contact_date'] = follow_up.propose_next_contact_date()
+        return values
+
+    @classmethod
+    def on_modification(cls, mode, follow_ups, field_names=None):
+        super().on_modification(mode, follow_ups, field_names=field_names)
+        if mode in {'create', 'write'} and (field_names is None
+                or field_names & {'party', 'date', 'next_contact_date'}):
+            cls._update_parties(follow_ups)
+
+    @classmethod
+    def delete(cls, follow_ups):
+        party_ids = {f.party.id for f in follow_ups}
+        super().delete(follow_ups)
+        Pool().get('party.party').update_follow_up_stats(list(party_ids))
+
+    @classmethod
+    def _update_parties(cls, follow_ups):
+        pool = Pool()
+        Party = pool.get('party.party')
+        party_ids = list({f.party.id for f in follow_ups})
+        Party.update_follow_up_stats(party_ids, restart_release=True)
+
+
+class FollowUpComment(ModelSQL, ModelView):
+    "Follow-up Comment"
+    __name__ = 'crm.follow_up.comment'
+    follow_up = fields.Many2One(
+        'crm.follow_up', "Follow-up", required=True, ondelete='CASCADE')
+    employee = fields.Many2One('company.employee', "Reviewer", required=True)
+    date = fields.DateTime("Date", required=True, readonly=True)
+    comment = fields.Text("Comment", required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('follow_up')
+        cls._order.insert(0, ('date', 'DESC'))
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_date(cls):
+        return dt.datetime.now()
+
+    @classmethod
+    def on_modification(cls, mode, comments, field_names=None):
+        super().on_modification(mode, comments, field_names=field_names)
+        if mode == 'create':
+            cls.notify_owner(comments)
+
+    @classmethod
+    def notify_owner(cls, comments):
+        "Tell the owner of the customer that a supervisor commented"
+        Notification = Pool().get('res.notification')
+        notifications = []
+        for comment in comments:
+            party = comment.follow_up.party
+            owner = party.owner or comment.follow_up.employee
+            if owner == current_employee():
+                continue
+            for user in employee_users(owner):
+                notifications.append(Notification(
+                        user=user,
+                        label=gettext('crm_plus.msg_follow_up_commented_label'),
+                        description=gettext(
+                            'crm_plus.msg_follow_up_commented',
+                            reviewer=comment.employee.rec_name,
+                            customer=party.rec_name,
+                            follow_up=comment.follow_up.rec_name),
+                        model='crm.follow_up',
+                        records=str([comment.follow_up.id]),
+                        ))
+        Notification.save(notifications)
+
+
+class ContactTracking(ModelSQL, ModelView):
+    "Contact Tracking"
+    __name__ = 'crm.contact.tracking'
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, readonly=True)
+    contact = fields.Many2One('party.party', "Contact", readonly=True)
+    follow_up_count = fields.Integer("Follow-ups", readonly=True)
+    first_contact_date = fields.Date("First Contact", readonly=True)
+    last_contact_date = fields.Date("Last Contact", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('party')
+        cls._order = [('last_contact_date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def table_query(cls):
+        FollowUp = Pool().get('crm.follow_up')
+        follow_up = FollowUp.__table__()
+        return follow_up.select(
+            Min(follow_up.id).as_('id'),
+            follow_up.party.as_('party'),
+            follow_up.contact.as_('contact'),
+            Count(Literal(1)).as_('follow_up_count'),
+            Min(follow_up.date).as_('first_contact_date'),
+            Max(follow_up.date).as_('last_contact_date'),
+            where=follow_up.contact != None,  # noqa: E711
+            group_by=[follow_up.party, follow_up.contact])

@@ -1,0 +1,58 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+# Models whose record rules depend on the user's employees
+EMPLOYEE_RULE_MODELS = {
+    'party.party',
+    'crm.follow_up',
+    'crm.plan',
+    'crm.lock.request',
+    }
+
+
+class Rule(metaclass=PoolMeta):
+    __name__ = 'ir.rule'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.domain.help += (
+            '\n- "employees" as list of ids of the employees of the user'
+            '\n- "today" as the current date')
+
+    @classmethod
+    def _get_context(cls, model_name):
+        pool = Pool()
+        User = pool.get('res.user')
+        Date = pool.get('ir.date')
+        context = super()._get_context(model_name)
+        context['employees'] = list(User.get_employees())
+        context['today'] = Date.today()
+        return context
+
+    @classmethod
+    def _get_cache_key(cls, model_names):
+        pool = Pool()
+        User = pool.get('res.user')
+        Date = pool.get('ir.date')
+        key = super()._get_cache_key(model_names)
+        if EMPLOYEE_RULE_MODELS & set(model_names):
+            key = (*key, Transaction().user, User.get_employees(),
+                Date.today())
+        return key
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('party.party|release_customers',
+                    "Release Customers to the Pools"),
+                ('crm.plan|send_reminders', "Send Follow-up Plan Reminders"),
+                ])

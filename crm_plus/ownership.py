@@ -1,0 +1,640 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Who owns a customer: the public pool (公海), claims, assignments,
+releases, lock requests and the ownership log."""
+
+import datetime as dt
+
+from sql import Literal, Null
+from sql.aggregate import Count
+from sql.operators import Or
+
+from trytond.i18n import gettext
+from trytond.model import (
+    Exclude, Index, ModelSQL, ModelView, Workflow, fields)
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from sql.operators import Equal
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import LockRequestError, OwnershipError, QuotaError
+from .party import current_employee
+
+ACTIONS = [
+    ('create', "Create"),
+    ('claim', "Claim"),
+    ('assign', "Assign"),
+    ('transfer', "Transfer"),
+    ('lock', "Lock Request Approved"),
+    ('release', "Release"),
+    ('auto_release', "Automatic Release"),
+    ]
+
+
+def is_crm_admin():
+    "Tell whether the user belongs to the CRM manager group (or is root)"
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    if Transaction().user == 0:
+        return True
+    group_id = ModelData.get_id('crm_plus', 'group_crm_admin')
+    return group_id in User.get_groups()
+
+
+def managed_employees(employee):
+    "Return the ids of the employee and all the subordinates, recursively"
+    Employee = Pool().get('company.employee')
+    if not employee:
+        return set()
+    return {e.id for e in Employee.search([
+                ('id', 'child_of', [employee.id], 'supervisor'),
+                ])}
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+    pool = fields.Many2One(
+        'crm.pool', "Pool", ondelete='RESTRICT',
+        states={'invisible': ~Bool(Eval('customer_nature'))},
+        help="The public pool the customer belongs to when no one owns it.")
+    owner = fields.Many2One(
+        'company.employee', "Owner", readonly=True, ondelete='RESTRICT',
+        states={'invisible': ~Bool(Eval('customer_nature'))})
+    owner_since = fields.Date(
+        "Owner Since", readonly=True,
+        states={'invisible': ~Bool(Eval('owner'))})
+    previous_owner = fields.Many2One(
+        'company.employee', "Previous Owner", readonly=True,
+        ondelete='SET NULL',
+        states={'invisible': ~Bool(Eval('previous_owner'))})
+    released_date = fields.Date(
+        "Released", readonly=True,
+        states={'invisible': ~Bool(Eval('released_date'))})
+    release_warned = fields.Date(
+        "Release Warned", readonly=True,
+        states={'invisible': ~Bool(Eval('release_warned'))},
+        help="When the owner was warned that the customer is about to "
+        "return to the pool.")
+    ownership_logs = fields.One2Many(
+        'crm.ownership.log', 'party', "Ownership Log", readonly=True,
+        states={'invisible': ~Bool(Eval('customer_nature'))})
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t,
+                    (t.owner, Index.Equality()),
+                    (t.next_contact_date, Index.Range())),
+                Index(t, (t.pool, Index.Equality()), where=t.owner == Null),
+                })
+        owned = Bool(Eval('owner'))
+        cls._buttons.update({
+                'claim': {
+                    'invisible': owned | ~Bool(Eval('pool')),
+                    'depends': ['owner', 'pool'],
+                    },
+                'release': {
+                    'invisible': ~owned | ~Bool(Eval('pool')),
+                    'depends': ['owner', 'pool'],
+                    },
+                'request_lock': {
+                    'invisible': owned | ~Bool(Eval('customer_nature')),
+                    'depends': ['owner', 'customer_nature'],
+                    },
+                'assign': {
+                    'invisible': ~Bool(Eval('customer_nature')),
+                    'depends': ['customer_nature'],
+                    },
+                'watch': {
+                    'invisible': (Eval('watched', False)
+                        | ~Bool(Eval('customer_nature'))),
+                    'depends': ['watched', 'customer_nature'],
+                    },
+                'unwatch': {
+                    'invisible': ~Eval('watched', False),
+                    'depends': ['watched'],
+                    },
+                'toggle_key': {
+                    'invisible': ~owned,
+                    'depends': ['owner'],
+                    },
+                })
+
+    @classmethod
+    def default_pool(cls):
+        if Transaction().context.get('default_customer_nature'):
+            config = Pool().get('crm.configuration')(1)
+            return config.default_pool.id if config.default_pool else None
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if (mode == 'create' and values.get('customer_nature')
+                and 'owner' not in values and not values.get('pool')):
+            # Who creates a customer outside a pool owns it
+            employee = current_employee()
+            if employee:
+                values['owner'] = employee.id
+        if values.get('owner'):
+            values.setdefault('owner_since', Pool().get('ir.date').today())
+        return values
+
+    @classmethod
+    def check_modification(cls, mode, parties, values=None, external=False):
+        super().check_modification(
+            mode, parties, values=values, external=external)
+        if (mode == 'write' and external
+                and 'owner' in values and not is_crm_admin()):
+            raise AccessError(gettext(
+                    'crm_plus.msg_customer_owner_write',
+                    customer=parties[0].rec_name if parties else ''))
+
+    @classmethod
+    def on_modification(cls, mode, parties, field_names=None):
+        super().on_modification(mode, parties, field_names=field_names)
+        if mode == 'create':
+            OwnershipLog = Pool().get('crm.ownership.log')
+            OwnershipLog.record(
+                [p for p in parties if p.owner], 'create',
+                lambda p: p.owner)
+
+    @classmethod
+    def copy(cls, parties, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['owner', 'owner_since', 'previous_owner',
+                'released_date', 'release_warned', 'ownership_logs',
+                'watchers', 'shares', 'follow_up_count',
+                'last_contact_date', 'next_contact_date',
+                'last_opportunity_date', 'last_deal_date']:
+            default.setdefault(name, None)
+        return super().copy(parties, default=default)
+
+    @classmethod
+    @ModelView.button
+    def claim(cls, parties):
+        "Take customers from their pool for the user"
+        employee = cls._acting_employee()
+        cls.take_ownership(parties, employee, 'claim')
+
+    @classmethod
+    @ModelView.button
+    def release(cls, parties, reason=None):
+        "Give customers back to their pool"
+        managed = managed_employees(current_employee())
+        admin = is_crm_admin()
+        cls.lock(parties)
+        for party in parties:
+            if not party.owner:
+                continue
+            if not admin and party.owner.id not in managed:
+                raise OwnershipError(gettext(
+                        'crm_plus.msg_customer_release_not_owner',
+                        customer=party.rec_name,
+                        owner=party.owner.rec_name))
+            if not party.pool:
+                raise OwnershipError(gettext(
+                        'crm_plus.msg_customer_release_no_pool',
+                        customer=party.rec_name))
+        cls._set_owner([p for p in parties if p.owner], None, 'release',
+            reason=reason)
+
+    @classmethod
+    @ModelView.button_action('crm_plus.act_lock_request_new')
+    def request_lock(cls, parties):
+        pass
+
+    @classmethod
+    @ModelView.button_action('crm_plus.wizard_assign')
+    def assign(cls, parties):
+        pass
+
+    @classmethod
+    def _acting_employee(cls):
+        employee = current_employee()
+        if not employee:
+            raise OwnershipError(gettext('crm_plus.msg_no_employee'))
+        return employee
+
+    @classmethod
+    def take_ownership(cls, parties, employee, action, reason=None):
+        """Make employee the owner of the parties after checking the pool,
+        cooldown, daily cap and quota rules under row locks"""
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        # Lock the customers and the employee, so that concurrent claims of
+        # a customer or by the employee wait for each other
+        cls.lock(parties)
+        Employee.lock([employee])
+        parties = [p for p in parties if p.owner != employee]
+        if action in {'claim', 'lock'}:
+            cls.check_claimable(parties, employee)
+        if action == 'claim':
+            cls.check_daily_cap(parties, employee)
+        cls.check_quota(parties, employee)
+        cls._set_owner(parties, employee, action, reason=reason)
+
+    @classmethod
+    def check_claimable(cls, parties, employee):
+        pool = Pool()
+        Configuration = pool.get('crm.configuration')
+        Date = pool.get('ir.date')
+        cooldown = Configuration(1).cooldown_days or 0
+        today = Date.today()
+        for party in parties:
+            if party.owner:
+                raise OwnershipError(gettext(
+                        'crm_plus.msg_customer_already_owned',
+                        customer=party.rec_name,
+                        owner=party.owner.rec_name))
+            if not party.pool or not party.pool.may_claim(employee):
+                raise OwnershipError(gettext(
+                        'crm_plus.msg_customer_pool_not_allowed',
+                        customer=party.rec_name,
+                        pool=party.pool.rec_name if party.pool else '',
+                        employee=employee.rec_name))
+            if (cooldown and party.previous_owner == employee
+                    and party.released_date
+                    and party.released_date + dt.timedelta(days=cooldown)
+                    > today):
+                raise OwnershipError(gettext(
+                        'crm_plus.msg_customer_cooldown',
+                        customer=party.rec_name,
+                        days=cooldown,
+                        date=party.released_date
+                        + dt.timedelta(days=cooldown)))
+
+    @classmethod
+    def check_quota(cls, parties, employee):
+        quota = employee.get_crm_quota()
+        if quota is None or not parties:
+            return
+        owned = cls.search_count([('owner', '=', employee.id)])
+        if owned + len(parties) > quota:
+            raise QuotaError(gettext(
+                    'crm_plus.msg_customer_quota_exceeded',
+                    employee=employee.rec_name, quota=quota, owned=owned,
+                    count=len(parties)))
+
+    @classmethod
+    def check_daily_cap(cls, parties, employee):
+        pool = Pool()
+        OwnershipLog = pool.get('crm.ownership.log')
+        cap = employee.get_crm_daily_claim_cap()
+        if cap is None or not parties:
+            return
+        claimed = OwnershipLog.claims_today(employee)
+        if claimed + len(parties) > cap:
+            raise QuotaError(gettext(
+                    'crm_plus.msg_customer_daily_cap_exceeded',
+                    employee=employee.rec_name, cap=cap, claimed=claimed,
+                    count=len(parties)))
+
+    @classmethod
+    def _set_owner(cls, parties, employee, action, reason=None):
+        pool = Pool()
+        OwnershipLog = pool.get('crm.ownership.log')
+        Date = pool.get('ir.date')
+        if not parties:
+            return
+        OwnershipLog.record(parties, action, lambda p: employee, reason)
+        today = Date.today()
+        to_write = []
+        for party in parties:
+            values = {'owner': employee, 'release_warned': None}
+            if employee:
+                values['owner_since'] = today
+            else:
+                values.update(
+                    owner_since=None, key_customer=False,
+                    previous_owner=party.owner, released_date=today)
+            to_write.extend(([party], values))
+        with without_check_access():
+            cls.write(*to_write)
+
+    @classmethod
+    def assign_to(cls, parties, employee, reason=None):
+        "Assign or transfer customers to employee, in bulk"
+        if not is_crm_admin():
+            managed = managed_employees(current_employee())
+            if employee.id not in managed:
+                raise OwnershipError(gettext(
+                        'crm_plus.msg_assign_employee_not_managed',
+                        employee=employee.rec_name))
+            for party in parties:
+                if party.owner and party.owner.id not in managed:
+                    raise OwnershipError(gettext(
+                            'crm_plus.msg_assign_customer_not_managed',
+                            customer=party.rec_name,
+                            owner=party.owner.rec_name))
+        cls.lock(parties)
+        transfers = [p for p in parties if p.owner]
+        assigns = [p for p in parties if not p.owner]
+        cls.take_ownership(transfers, employee, 'transfer', reason=reason)
+        cls.take_ownership(assigns, employee, 'assign', reason=reason)
+
+    @classmethod
+    def release_customers(cls):
+        """Release to their pool the customers the release rules expire and
+        warn the owners of those about to be released.
+
+        Each rule is one set-based statement, so the job does not depend on
+        the number of customers. Running it twice releases nothing more."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        CustomerPool = pool.get('crm.pool')
+        today = Date.today()
+        for customer_pool in CustomerPool.search([]):
+            rules = customer_pool.release_rules
+            for rule in rules:
+                cls._release_matching(rule.get_condition(
+                        cls.__table__(), today, rules))
+            if customer_pool.warning_days:
+                later = today + dt.timedelta(days=customer_pool.warning_days)
+                cls._warn_matching(customer_pool, [
+                        rule.get_condition(cls.__table__(), later, rules)
+                        for rule in rules])
+        cls.clear_record_cache()
+
+    @classmethod
+    def _release_matching(cls, condition):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        OwnershipLog = pool.get('crm.ownership.log')
+        party = cls.__table__()
+        log = OwnershipLog.__table__()
+        cursor = Transaction().connection.cursor()
+        today = Date.today()
+        user = Transaction().user
+        now = dt.datetime.now()
+        cursor.execute(*log.insert(
+                [log.party, log.date, log.action, log.from_owner,
+                    log.create_uid, log.create_date],
+                party.select(party.id, Literal(now), Literal('auto_release'),
+                    party.owner, Literal(user), Literal(now),
+                    where=condition)))
+        cursor.execute(*party.update(
+                [party.previous_owner, party.owner, party.owner_since,
+                    party.released_date, party.key_customer,
+                    party.release_warned],
+                [party.owner, Null, Null, today, Literal(False), Null],
+                where=condition))
+
+    @classmethod
+    def _warn_matching(cls, customer_pool, conditions):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        party = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        if not conditions:
+            return
+        condition = Or(conditions) & (party.release_warned == Null)
+        cursor.execute(*party.select(party.owner, Count(Literal(1)),
+                where=condition, group_by=[party.owner]))
+        counts = dict(cursor)
+        if not counts:
+            return
+        cursor.execute(*party.update(
+                [party.release_warned], [Date.today()], where=condition))
+        cls.notify_release_warning(customer_pool, counts)
+
+    @classmethod
+    def notify_release_warning(cls, customer_pool, counts):
+        "Notify each owner how many customers return to the pool soon"
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        Notification = pool.get('res.notification')
+        ModelData = pool.get('ir.model.data')
+        action_id = ModelData.get_id('crm_plus', 'act_customer_releasing')
+        notifications = []
+        for employee in Employee.browse(list(counts)):
+            for user in employee_users(employee):
+                with Transaction().set_context(language=user.language.code
+                        if user.language else None):
+                    notifications.append(Notification(
+                            user=user,
+                            label=gettext(
+                                'crm_plus.msg_release_warning_label'),
+                            description=gettext(
+                                'crm_plus.msg_release_warning',
+                                count=counts[employee.id],
+                                pool=customer_pool.rec_name,
+                                days=customer_pool.warning_days),
+                            action=action_id,
+                            ))
+        Notification.save(notifications)
+
+
+def employee_users(employee):
+    "Return the active users that act as the employee"
+    User = Pool().get('res.user')
+    return User.search([('employees', '=', employee.id)])
+
+
+class OwnershipLog(ModelSQL, ModelView):
+    "Ownership Log"
+    __name__ = 'crm.ownership.log'
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, readonly=True,
+        ondelete='CASCADE')
+    date = fields.DateTime("Date", required=True, readonly=True)
+    action = fields.Selection(ACTIONS, "Action", required=True, readonly=True)
+    from_owner = fields.Many2One(
+        'company.employee', "From", readonly=True, ondelete='SET NULL')
+    to_owner = fields.Many2One(
+        'company.employee', "To", readonly=True, ondelete='SET NULL')
+    employee = fields.Many2One(
+        'company.employee', "By", readonly=True, ondelete='SET NULL')
+    reason = fields.Char("Reason", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('party')
+        cls._order.insert(0, ('date', 'DESC'))
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.party, Index.Equality())),
+                Index(t,
+                    (t.employee, Index.Equality()),
+                    (t.date, Index.Range()),
+                    where=t.action == 'claim'),
+                })
+
+    @classmethod
+    def default_date(cls):
+        return dt.datetime.now()
+
+    @classmethod
+    def check_modification(cls, mode, logs, values=None, external=False):
+        super().check_modification(
+            mode, logs, values=values, external=external)
+        if external and mode in {'write', 'delete'}:
+            raise AccessError(gettext('crm_plus.msg_ownership_log_readonly'))
+
+    @classmethod
+    def record(cls, parties, action, new_owner, reason=None):
+        "Log the change of owner of parties to new_owner(party)"
+        employee = current_employee()
+        with without_check_access():
+            cls.save([cls(
+                        party=p, action=action, from_owner=p.owner
+                        if action != 'create' else None,
+                        to_owner=new_owner(p), employee=employee,
+                        reason=reason)
+                    for p in parties])
+
+    @classmethod
+    def claims_today(cls, employee):
+        Date = Pool().get('ir.date')
+        start = dt.datetime.combine(Date.today(), dt.time())
+        return cls.search_count([
+                ('employee', '=', employee.id),
+                ('action', '=', 'claim'),
+                ('date', '>=', start),
+                ])
+
+
+class LockRequest(Workflow, ModelSQL, ModelView):
+    "Lock Request"
+    __name__ = 'crm.lock.request'
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, ondelete='CASCADE',
+        domain=[('customer_nature', '!=', None)],
+        states={'readonly': Eval('state') != 'requested'})
+    employee = fields.Many2One(
+        'company.employee', "Requester", required=True,
+        states={'readonly': Eval('state') != 'requested'})
+    approver = fields.Function(
+        fields.Many2One('company.employee', "Approver"),
+        'on_change_with_approver')
+    reason = fields.Text(
+        "Reason", states={'readonly': Eval('state') != 'requested'})
+    comment = fields.Text(
+        "Comment", states={'readonly': Eval('state') != 'requested'})
+    decided_by = fields.Many2One(
+        'company.employee', "Decided By", readonly=True)
+    state = fields.Selection([
+            ('requested', "Requested"),
+            ('approved', "Approved"),
+            ('rejected', "Rejected"),
+            ('cancelled', "Cancelled"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('party')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('party_employee_requested',
+                Exclude(t, (t.party, Equal), (t.employee, Equal),
+                    where=t.state == 'requested'),
+                'crm_plus.msg_lock_request_pending'),
+            ]
+        cls._order.insert(0, ('create_date', 'DESC'))
+        cls._transitions |= {
+            ('requested', 'approved'),
+            ('requested', 'rejected'),
+            ('requested', 'cancelled'),
+            }
+        requested = Eval('state') == 'requested'
+        cls._buttons.update({
+                'approve': {'invisible': ~requested, 'depends': ['state']},
+                'reject': {'invisible': ~requested, 'depends': ['state']},
+                'cancel': {'invisible': ~requested, 'depends': ['state']},
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'requested'
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_party(cls):
+        context = Transaction().context
+        if context.get('active_model') == 'party.party':
+            return context.get('active_id')
+
+    @fields.depends('employee')
+    def on_change_with_approver(self, name=None):
+        if self.employee and self.employee.supervisor:
+            return self.employee.supervisor
+
+    @classmethod
+    def check_approver(cls, requests):
+        employee = current_employee()
+        admin = is_crm_admin()
+        for request in requests:
+            if not admin and (not employee or request.approver != employee):
+                raise LockRequestError(gettext(
+                        'crm_plus.msg_lock_request_not_approver',
+                        request=request.rec_name,
+                        approver=request.approver.rec_name
+                        if request.approver else ''))
+
+    def get_rec_name(self, name):
+        return '%s (%s)' % (self.party.rec_name, self.employee.rec_name)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('approved')
+    def approve(cls, requests):
+        pool = Pool()
+        Party = pool.get('party.party')
+        cls.check_approver(requests)
+        for request in requests:
+            Party.take_ownership(
+                [request.party], request.employee, 'lock',
+                reason=request.reason)
+        cls.write(requests, {'decided_by': current_employee()})
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('rejected')
+    def reject(cls, requests):
+        cls.check_approver(requests)
+        cls.write(requests, {'decided_by': current_employee()})
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, requests):
+        pass
+
+
+class AssignStart(ModelView):
+    "Assign Customers"
+    __name__ = 'crm.customer.assign.start'
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True,
+        domain=[('company', '=', Eval('company', -1))])
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    reason = fields.Char("Reason")
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+
+class Assign(Wizard):
+    "Assign Customers"
+    __name__ = 'crm.customer.assign'
+    start = StateView('crm.customer.assign.start',
+        'crm_plus.customer_assign_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Assign", 'assign', 'tryton-ok', default=True),
+            ])
+    assign = StateTransition()
+
+    def transition_assign(self):
+        self.model.assign_to(
+            list(self.records), self.start.employee, self.start.reason)
+        return 'end'

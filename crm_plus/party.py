@@ -1,0 +1,470 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Customers (客户) are parties with a CRM profile."""
+
+import datetime as dt
+
+from sql import Literal, Null
+from sql.aggregate import Count, Max
+from sql.functions import Lower
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+
+from .exceptions import DuplicateCustomerError, KeyCustomerError, WatchError
+
+CUSTOMER_STATUSES = [
+    (None, ""),
+    ('potential', "Potential"),
+    ('intention', "Intention"),
+    ('deal', "Deal"),
+    ('lost', "Lost"),
+    ]
+_customer = Bool(Eval('customer_nature'))
+
+
+def current_employee():
+    "Return the employee of the user for the current company, if any"
+    pool = Pool()
+    Employee = pool.get('company.employee')
+    employee_id = Transaction().context.get('employee')
+    return Employee(employee_id) if employee_id else None
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+    customer_nature = fields.Selection([
+            (None, ""),
+            ('company', "Company"),
+            ('individual', "Individual"),
+            ], "Customer Nature", sort=False,
+        help="Set on the parties that the CRM manages as customers.")
+    customer_type = fields.Many2One(
+        'crm.customer.type', "Customer Type", ondelete='RESTRICT',
+        states={'invisible': ~_customer})
+    customer_level = fields.Many2One(
+        'crm.customer.level', "Customer Level", ondelete='RESTRICT',
+        states={'invisible': ~_customer})
+    industry = fields.Many2One(
+        'crm.industry', "Industry", ondelete='RESTRICT',
+        states={'invisible': ~_customer})
+    region = fields.Many2One(
+        'crm.region', "Region", ondelete='RESTRICT',
+        states={'invisible': ~_customer})
+    customer_source = fields.Many2One(
+        'crm.customer.source', "Customer Source", ondelete='RESTRICT',
+        states={'invisible': ~_customer})
+    customer_status = fields.Selection(
+        CUSTOMER_STATUSES, "Customer Status", sort=False,
+        states={'invisible': ~_customer})
+    customer_contacts = fields.One2Many(
+        'crm.customer.contact', 'customer', "Contacts",
+        states={'invisible': ~_customer})
+    contact_of = fields.One2Many(
+        'crm.customer.contact', 'contact', "Contact of")
+    key_customer = fields.Boolean(
+        "Key Customer", states={'invisible': ~_customer},
+        help="Marked by the owner as a customer to follow closely.")
+    watchers = fields.Many2Many(
+        'crm.customer.watcher', 'party', 'employee', "Watchers",
+        states={'invisible': ~_customer})
+    shares = fields.One2Many(
+        'crm.customer.share', 'party', "Shares",
+        states={'invisible': ~_customer})
+    follow_up_count = fields.Integer(
+        "Follow-ups", readonly=True, states={'invisible': ~_customer})
+    last_contact_date = fields.Date(
+        "Last Contact", readonly=True, states={'invisible': ~_customer})
+    next_contact_date = fields.Date(
+        "Next Contact", states={'invisible': ~_customer})
+    last_opportunity_date = fields.Date(
+        "Last Opportunity", readonly=True, states={'invisible': ~_customer})
+    last_deal_date = fields.Date(
+        "Last Deal", readonly=True, states={'invisible': ~_customer})
+    stale = fields.Function(
+        fields.Boolean("Not Contacted Recently"),
+        'get_stale', searcher='search_stale')
+    watched = fields.Function(
+        fields.Boolean("Watched by Me"), 'get_watched')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.name, Index.Equality())),
+                Index(t,
+                    (t.next_contact_date, Index.Range()),
+                    where=t.customer_nature != Null),
+                Index(t,
+                    (t.last_contact_date, Index.Range(nulls_first=True)),
+                    where=t.customer_nature != Null),
+                })
+
+    @classmethod
+    def default_customer_status(cls):
+        if Transaction().context.get('default_customer_nature'):
+            return 'potential'
+
+    @classmethod
+    def default_follow_up_count(cls):
+        return 0
+
+    @classmethod
+    def default_key_customer(cls):
+        return False
+
+    @fields.depends('customer_nature', 'customer_status')
+    def on_change_customer_nature(self):
+        if self.customer_nature and not self.customer_status:
+            self.customer_status = 'potential'
+
+    def get_stale(self, name):
+        cutoff = self._stale_cutoff()
+        return bool(self.customer_nature and (
+                not self.last_contact_date
+                or self.last_contact_date <= cutoff))
+
+    @classmethod
+    def _stale_cutoff(cls):
+        pool = Pool()
+        Configuration = pool.get('crm.configuration')
+        Date = pool.get('ir.date')
+        days = Configuration(1).stale_days
+        return Date.today() - dt.timedelta(days=days)
+
+    @classmethod
+    def search_stale(cls, name, clause):
+        _, operator, value = clause
+        stale = [
+            ('customer_nature', '!=', None),
+            ('last_contact_date', '<=', cls._stale_cutoff()),
+            ]
+        if (operator == '=') == bool(value):
+            return stale
+        return ['OR',
+            ('customer_nature', '=', None),
+            ('last_contact_date', '>', cls._stale_cutoff()),
+            ]
+
+    def get_watched(self, name):
+        employee = current_employee()
+        return bool(employee and employee in self.watchers)
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('customer_nature') and not values.get(
+                'customer_status') and mode == 'create':
+            values['customer_status'] = 'potential'
+        if values.get('customer_status') == 'deal':
+            values.setdefault(
+                'last_deal_date', Pool().get('ir.date').today())
+        return values
+
+    @classmethod
+    def check_modification(cls, mode, parties, values=None, external=False):
+        super().check_modification(
+            mode, parties, values=values, external=external)
+        if (mode == 'write' and external
+                and 'key_customer' in values):
+            cls.check_key_customer_owner(parties)
+
+    @classmethod
+    def check_key_customer_owner(cls, parties):
+        employee = current_employee()
+        for party in parties:
+            if party.owner != employee:
+                raise KeyCustomerError(gettext(
+                        'crm_plus.msg_key_customer_owner',
+                        customer=party.rec_name))
+
+    @classmethod
+    def validate_fields(cls, parties, field_names):
+        super().validate_fields(parties, field_names)
+        if field_names & {'name', 'customer_nature'}:
+            cls.check_duplicate_names(parties)
+
+    @classmethod
+    def check_duplicate_names(cls, parties):
+        "Refuse a customer whose name another customer already has"
+        customers = [p for p in parties if p.customer_nature]
+        names = {}
+        for party in customers:
+            key = party.name.strip().lower()
+            if key in names and names[key] != party:
+                raise DuplicateCustomerError(gettext(
+                        'crm_plus.msg_customer_duplicate_name',
+                        customer=party.rec_name, existing=names[key].rec_name))
+            names[key] = party
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub_keys in grouped_slice(list(names)):
+            cursor.execute(*table.select(table.id, Lower(table.name),
+                    where=Lower(table.name).in_(list(sub_keys))
+                    & (table.customer_nature != Null),
+                    limit=len(sub_keys) + len(customers)))
+            for existing_id, key in cursor:
+                party = names.get(key)
+                if party and party.id != existing_id:
+                    raise DuplicateCustomerError(gettext(
+                            'crm_plus.msg_customer_duplicate_name',
+                            customer=party.rec_name,
+                            existing=cls(existing_id).rec_name))
+
+    @classmethod
+    def update_follow_up_stats(cls, party_ids, restart_release=False):
+        """Recompute the follow-up figures of the parties in one statement
+        per slice of ids.
+
+        With restart_release, a pending release warning is withdrawn
+        because a new follow-up restarts the clock of the release rules."""
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        party = cls.__table__()
+        follow_up = FollowUp.__table__()
+        cursor = Transaction().connection.cursor()
+        latest = follow_up.select(follow_up.next_contact_date,
+            where=follow_up.party == party.id,
+            order_by=[follow_up.date.desc, follow_up.id.desc], limit=1)
+        columns = [party.follow_up_count, party.last_contact_date,
+            party.next_contact_date]
+        values = [
+            follow_up.select(Count(Literal(1)),
+                where=follow_up.party == party.id),
+            follow_up.select(Max(follow_up.date),
+                where=follow_up.party == party.id),
+            latest]
+        if restart_release:
+            columns.append(party.release_warned)
+            values.append(Null)
+        for sub_ids in grouped_slice(party_ids):
+            cursor.execute(*party.update(columns, values,
+                    where=reduce_ids(party.id, sub_ids)))
+        cls.clear_record_cache()
+
+    @classmethod
+    def clear_record_cache(cls):
+        "Forget the cached values that a direct SQL update made stale"
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                cache[cls.__name__].clear()
+
+    @classmethod
+    @ModelView.button
+    def watch(cls, parties):
+        pool = Pool()
+        Watcher = pool.get('crm.customer.watcher')
+        employee = current_employee()
+        if not employee:
+            return
+        Watcher.save([Watcher(party=p, employee=employee)
+                for p in parties if employee not in p.watchers])
+
+    @classmethod
+    @ModelView.button
+    def unwatch(cls, parties):
+        pool = Pool()
+        Watcher = pool.get('crm.customer.watcher')
+        employee = current_employee()
+        Watcher.delete(Watcher.search([
+                    ('party', 'in', [p.id for p in parties]),
+                    ('employee', '=', employee.id if employee else -1),
+                    ]))
+
+    @classmethod
+    @ModelView.button
+    def toggle_key(cls, parties):
+        cls.check_key_customer_owner(parties)
+        for party in parties:
+            party.key_customer = not party.key_customer
+        cls.save(parties)
+
+
+class ContactMechanism(metaclass=PoolMeta):
+    __name__ = 'party.contact_mechanism'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.value_compact, Index.Equality()),
+                where=t.type.in_(cls._crm_unique_types())))
+
+    @classmethod
+    def _crm_unique_types(cls):
+        return ['phone', 'mobile', 'email']
+
+    @classmethod
+    def validate_fields(cls, mechanisms, field_names):
+        super().validate_fields(mechanisms, field_names)
+        if field_names & {'value', 'type', 'party'}:
+            cls.check_duplicate_customer(mechanisms)
+
+    @classmethod
+    def check_duplicate_customer(cls, mechanisms):
+        """Refuse a phone or email that another customer already has"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        mechanisms = [m for m in mechanisms
+            if m.type in cls._crm_unique_types() and m.value_compact
+            and m.party.customer_nature]
+        seen = {}
+        for mechanism in mechanisms:
+            owner = seen.setdefault(mechanism.value_compact, mechanism.party)
+            if owner != mechanism.party:
+                cls._raise_duplicate(mechanism, owner)
+        table = cls.__table__()
+        party = Party.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub_values in grouped_slice(list(seen)):
+            cursor.execute(*table.join(party,
+                    condition=table.party == party.id
+                    ).select(table.value_compact, table.party,
+                    where=table.value_compact.in_(list(sub_values))
+                    & table.type.in_(cls._crm_unique_types())
+                    & (party.customer_nature != Null)))
+            for value, party_id in cursor:
+                if seen[value].id != party_id:
+                    mechanism = next(
+                        m for m in mechanisms if m.value_compact == value)
+                    cls._raise_duplicate(mechanism, Party(party_id))
+
+    @classmethod
+    def _raise_duplicate(cls, mechanism, existing):
+        raise DuplicateCustomerError(gettext(
+                'crm_plus.msg_customer_duplicate_contact',
+                customer=mechanism.party.rec_name,
+                value=mechanism.value,
+                existing=existing.rec_name))
+
+
+class Identifier(metaclass=PoolMeta):
+    __name__ = 'party.identifier'
+
+    @classmethod
+    def validate_fields(cls, identifiers, field_names):
+        super().validate_fields(identifiers, field_names)
+        if field_names & {'code', 'type', 'party'}:
+            cls.check_duplicate_customer(identifiers)
+
+    @classmethod
+    def check_duplicate_customer(cls, identifiers):
+        "Refuse a tax identifier that another customer already has"
+        for identifier in identifiers:
+            if not identifier.party.customer_nature:
+                continue
+            others = cls.search([
+                    ('code', '=', identifier.code),
+                    ('type', '=', identifier.type),
+                    ('party', '!=', identifier.party.id),
+                    ('party.customer_nature', '!=', None),
+                    ], limit=1)
+            if others:
+                other, = others
+                raise DuplicateCustomerError(gettext(
+                        'crm_plus.msg_customer_duplicate_contact',
+                        customer=identifier.party.rec_name,
+                        value=identifier.code,
+                        existing=other.party.rec_name))
+
+
+class CustomerContact(ModelSQL, ModelView):
+    "Customer Contact"
+    __name__ = 'crm.customer.contact'
+    customer = fields.Many2One(
+        'party.party', "Customer", required=True, ondelete='CASCADE',
+        domain=[('customer_nature', '!=', None)])
+    contact = fields.Many2One(
+        'party.party', "Contact", required=True, ondelete='CASCADE')
+    position = fields.Char("Position", translate=False)
+    primary = fields.Boolean("Primary")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('customer_contact_unique', Unique(t, t.customer, t.contact),
+                'crm_plus.msg_customer_contact_unique'),
+            ]
+        cls.__access__.add('customer')
+
+    def get_rec_name(self, name):
+        return self.contact.rec_name
+
+
+class CustomerShare(ModelSQL, ModelView):
+    "Customer Share"
+    __name__ = 'crm.customer.share'
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, ondelete='CASCADE')
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, ondelete='CASCADE')
+    mode = fields.Selection([
+            ('read', "Read"),
+            ('write', "Read and Write"),
+            ], "Mode", required=True)
+    until = fields.Date("Until", help="Leave empty to share indefinitely.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.employee, Index.Equality())))
+        cls.__access__.add('party')
+
+    @classmethod
+    def default_mode(cls):
+        return 'read'
+
+
+class CustomerWatcher(ModelSQL):
+    "Customer Watcher"
+    __name__ = 'crm.customer.watcher'
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, ondelete='CASCADE')
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('party_employee_unique', Unique(t, t.party, t.employee),
+                'crm_plus.msg_customer_watcher_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.employee, Index.Equality())))
+
+    @classmethod
+    def validate_fields(cls, watchers, field_names):
+        super().validate_fields(watchers, field_names)
+        cls.check_watchable(watchers)
+
+    @classmethod
+    def check_watchable(cls, watchers):
+        """An employee may watch open customers and the customers of
+        subordinates, never a colleague's"""
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        for watcher in watchers:
+            owner = watcher.party.owner
+            if not owner or owner == watcher.employee:
+                continue
+            if not Employee.search([
+                        ('id', '=', owner.id),
+                        ('id', 'child_of', [watcher.employee.id],
+                            'supervisor'),
+                        ], limit=1):
+                raise WatchError(gettext(
+                        'crm_plus.msg_customer_watch_colleague',
+                        employee=watcher.employee.rec_name,
+                        customer=watcher.party.rec_name))

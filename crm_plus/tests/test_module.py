@@ -1,0 +1,15 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.party.tests import PartyCheckReplaceMixin
+from trytond.tests.test_tryton import ModuleTestCase
+
+
+class CrmPlusTestCase(
+        PartyCheckReplaceMixin, CompanyTestMixin, ModuleTestCase):
+    "Test crm_plus module"
+    module = 'crm_plus'
+
+
+del ModuleTestCase
