@@ -29,6 +29,7 @@ setup(
         'trytond_account_invoice' + SERIES,
         'trytond_account_payment' + SERIES,
         'icalendar',
+        'phonenumbers',
         ],
     extras_require={
         'test': ['proteus' + SERIES, 'playwright'],

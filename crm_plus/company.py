@@ -7,6 +7,23 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 
+def current_employee():
+    "Return the employee of the user for the current company, if any"
+    Employee = Pool().get('company.employee')
+    employee_id = Transaction().context.get('employee')
+    return Employee(employee_id) if employee_id else None
+
+
+def managed_employees(employee):
+    "Return the ids of the employee and all the subordinates, recursively"
+    Employee = Pool().get('company.employee')
+    if not employee:
+        return set()
+    return {employee.id} | {e.id for e in Employee.search([
+                ('supervisor', 'child_of', [employee.id], 'supervisor'),
+                ])}
+
+
 class Team(DeactivableMixin, ModelSQL, ModelView):
     "Sales Team"
     __name__ = 'crm.team'

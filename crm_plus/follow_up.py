@@ -13,8 +13,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .company import current_employee
 from .ownership import employee_users
-from .party import current_employee
 
 
 class Party(metaclass=PoolMeta):

@@ -20,7 +20,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import LockRequestError, OwnershipError, QuotaError
-from .party import current_employee
+from .company import current_employee, managed_employees
 
 ACTIONS = [
     ('create', "Create"),
@@ -42,16 +42,6 @@ def is_crm_admin():
         return True
     group_id = ModelData.get_id('crm_plus', 'group_crm_admin')
     return group_id in User.get_groups()
-
-
-def managed_employees(employee):
-    "Return the ids of the employee and all the subordinates, recursively"
-    Employee = Pool().get('company.employee')
-    if not employee:
-        return set()
-    return {e.id for e in Employee.search([
-                ('id', 'child_of', [employee.id], 'supervisor'),
-                ])}
 
 
 class Party(metaclass=PoolMeta):
@@ -347,25 +337,25 @@ class Party(metaclass=PoolMeta):
         pool = Pool()
         Date = pool.get('ir.date')
         CustomerPool = pool.get('crm.pool')
+        party = cls.__table__()
         today = Date.today()
         for customer_pool in CustomerPool.search([]):
             rules = customer_pool.release_rules
             for rule in rules:
-                cls._release_matching(rule.get_condition(
-                        cls.__table__(), today, rules))
+                cls._release_matching(
+                    party, rule.get_condition(party, today, rules))
             if customer_pool.warning_days:
                 later = today + dt.timedelta(days=customer_pool.warning_days)
-                cls._warn_matching(customer_pool, [
-                        rule.get_condition(cls.__table__(), later, rules)
+                cls._warn_matching(party, customer_pool, [
+                        rule.get_condition(party, later, rules)
                         for rule in rules])
         cls.clear_record_cache()
 
     @classmethod
-    def _release_matching(cls, condition):
+    def _release_matching(cls, party, condition):
         pool = Pool()
         Date = pool.get('ir.date')
         OwnershipLog = pool.get('crm.ownership.log')
-        party = cls.__table__()
         log = OwnershipLog.__table__()
         cursor = Transaction().connection.cursor()
         today = Date.today()
@@ -385,10 +375,9 @@ class Party(metaclass=PoolMeta):
                 where=condition))
 
     @classmethod
-    def _warn_matching(cls, customer_pool, conditions):
+    def _warn_matching(cls, party, customer_pool, conditions):
         pool = Pool()
         Date = pool.get('ir.date')
-        party = cls.__table__()
         cursor = Transaction().connection.cursor()
         if not conditions:
             return

@@ -15,6 +15,7 @@ from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+from .company import current_employee, managed_employees
 from .exceptions import DuplicateCustomerError, KeyCustomerError, WatchError
 
 CUSTOMER_STATUSES = [
@@ -25,14 +26,6 @@ CUSTOMER_STATUSES = [
     ('lost', "Lost"),
     ]
 _customer = Bool(Eval('customer_nature'))
-
-
-def current_employee():
-    "Return the employee of the user for the current company, if any"
-    pool = Pool()
-    Employee = pool.get('company.employee')
-    employee_id = Transaction().context.get('employee')
-    return Employee(employee_id) if employee_id else None
 
 
 class Party(metaclass=PoolMeta):
@@ -203,9 +196,9 @@ class Party(metaclass=PoolMeta):
             names[key] = party
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_keys in grouped_slice(list(names)):
+        for sub_keys in map(list, grouped_slice(list(names))):
             cursor.execute(*table.select(table.id, Lower(table.name),
-                    where=Lower(table.name).in_(list(sub_keys))
+                    where=Lower(table.name).in_(sub_keys)
                     & (table.customer_nature != Null),
                     limit=len(sub_keys) + len(customers)))
             for existing_id, key in cursor:
@@ -308,33 +301,38 @@ class ContactMechanism(metaclass=PoolMeta):
         if field_names & {'value', 'type', 'party'}:
             cls.check_duplicate_customer(mechanisms)
 
+    def _crm_duplicate_key(self):
+        "Return the normalized value compared by the duplicate check"
+        return self.format_value_compact(
+            value=self.format_value(value=self.value, type_=self.type),
+            type_=self.type)
+
     @classmethod
     def check_duplicate_customer(cls, mechanisms):
         """Refuse a phone or email that another customer already has"""
         pool = Pool()
         Party = pool.get('party.party')
-        mechanisms = [m for m in mechanisms
-            if m.type in cls._crm_unique_types() and m.value_compact
-            and m.party.customer_nature]
-        seen = {}
+        keys = {}
         for mechanism in mechanisms:
-            owner = seen.setdefault(mechanism.value_compact, mechanism.party)
-            if owner != mechanism.party:
-                cls._raise_duplicate(mechanism, owner)
+            if (mechanism.type in cls._crm_unique_types() and mechanism.value
+                    and mechanism.party.customer_nature):
+                key = mechanism._crm_duplicate_key()
+                other = keys.setdefault(key, mechanism)
+                if other.party != mechanism.party:
+                    cls._raise_duplicate(mechanism, other.party)
         table = cls.__table__()
         party = Party.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_values in grouped_slice(list(seen)):
+        for sub_keys in map(list, grouped_slice(list(keys))):
             cursor.execute(*table.join(party,
                     condition=table.party == party.id
                     ).select(table.value_compact, table.party,
-                    where=table.value_compact.in_(list(sub_values))
+                    where=table.value_compact.in_(sub_keys)
                     & table.type.in_(cls._crm_unique_types())
                     & (party.customer_nature != Null)))
-            for value, party_id in cursor:
-                if seen[value].id != party_id:
-                    mechanism = next(
-                        m for m in mechanisms if m.value_compact == value)
+            for key, party_id in cursor:
+                mechanism = keys[key]
+                if mechanism.party.id != party_id:
                     cls._raise_duplicate(mechanism, Party(party_id))
 
     @classmethod
@@ -453,17 +451,9 @@ class CustomerWatcher(ModelSQL):
     def check_watchable(cls, watchers):
         """An employee may watch open customers and the customers of
         subordinates, never a colleague's"""
-        pool = Pool()
-        Employee = pool.get('company.employee')
         for watcher in watchers:
             owner = watcher.party.owner
-            if not owner or owner == watcher.employee:
-                continue
-            if not Employee.search([
-                        ('id', '=', owner.id),
-                        ('id', 'child_of', [watcher.employee.id],
-                            'supervisor'),
-                        ], limit=1):
+            if owner and owner.id not in managed_employees(watcher.employee):
                 raise WatchError(gettext(
                         'crm_plus.msg_customer_watch_colleague',
                         employee=watcher.employee.rec_name,

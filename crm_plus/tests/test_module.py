@@ -1,15 +1,545 @@
 # This file is part of crm_plus.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
+import datetime as dt
+
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.party.tests import PartyCheckReplaceMixin
-from trytond.tests.test_tryton import ModuleTestCase
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
+
+from .tools import acting_as, create_customer, create_world
+
+
+def today():
+    return Pool().get('ir.date').today()
+
+
+def days_ago(days):
+    return today() - dt.timedelta(days=days)
 
 
 class CrmPlusTestCase(
         PartyCheckReplaceMixin, CompanyTestMixin, ModuleTestCase):
     "Test crm_plus module"
     module = 'crm_plus'
+
+    def owner_and_logs(self, party):
+        Party = Pool().get('party.party')
+        party = Party(party.id)
+        return party.owner, [(l.action, l.to_owner) for l in
+            party.ownership_logs]
+
+    @with_transaction()
+    def test_claim_from_pool(self):
+        "A salesperson claims a pool customer and the claim is logged"
+        Party = Pool().get('party.party')
+        world = create_world()
+        party = create_customer("ACME", pool=world.east)
+        sales1 = world.employees['sales1']
+
+        with acting_as(world.users['sales1']):
+            Party.claim([Party(party.id)])
+
+        owner, logs = self.owner_and_logs(party)
+        self.assertEqual(owner, sales1)
+        self.assertEqual(logs, [('claim', sales1)])
+        self.assertEqual(Party(party.id).owner_since, today())
+
+    @with_transaction()
+    def test_claim_owned_refused(self):
+        "A customer owned by someone cannot be claimed"
+        Party = Pool().get('party.party')
+        world = create_world()
+        party = create_customer(
+            "ACME", pool=world.east, owner=world.employees['sales2'])
+
+        with acting_as(world.users['manager']):
+            with self.assertRaisesRegex(UserError, 'Sales2'):
+                Party.take_ownership(
+                    [Party(party.id)], world.employees['manager'], 'claim')
+
+    @with_transaction()
+    def test_claim_beyond_quota_refused(self):
+        "A claim beyond the quota names the limit and writes nothing"
+        Party = Pool().get('party.party')
+        world = create_world(quota=1)
+        create_customer("Owned", pool=world.east,
+            owner=world.employees['sales1'])
+        party = create_customer("ACME", pool=world.east)
+
+        with acting_as(world.users['sales1']):
+            with self.assertRaisesRegex(UserError, 'quota is 1 customers'):
+                Party.claim([Party(party.id)])
+
+        self.assertEqual(self.owner_and_logs(party), (None, []))
+
+    @with_transaction()
+    def test_employee_quota_overrides_configuration(self):
+        "The quota of the employee replaces the default quota"
+        Party = Pool().get('party.party')
+        world = create_world(quota=0)
+        sales1 = world.employees['sales1']
+        sales1.crm_quota = 1
+        sales1.save()
+        party = create_customer("ACME", pool=world.east)
+
+        with acting_as(world.users['sales1']):
+            Party.claim([Party(party.id)])
+
+        self.assertEqual(Party(party.id).owner, sales1)
+
+    @with_transaction()
+    def test_daily_claim_cap(self):
+        "The daily claim cap refuses the claim that exceeds it"
+        Party = Pool().get('party.party')
+        world = create_world(daily_claim_cap=1)
+        first = create_customer("First", pool=world.east)
+        second = create_customer("Second", pool=world.east)
+
+        with acting_as(world.users['sales1']):
+            Party.claim([Party(first.id)])
+            with self.assertRaisesRegex(UserError, 'daily claim cap is 1'):
+                Party.claim([Party(second.id)])
+
+        self.assertIsNone(Party(second.id).owner)
+
+    @with_transaction()
+    def test_cooldown_after_release(self):
+        "The previous owner waits for the cooldown, a colleague does not"
+        Party = Pool().get('party.party')
+        world = create_world(cooldown_days=7)
+        party = create_customer(
+            "ACME", pool=world.east, owner=world.employees['sales1'])
+
+        with acting_as(world.users['sales1']):
+            Party.release([Party(party.id)])
+            with self.assertRaisesRegex(UserError, 'cooldown of 7 days'):
+                Party.claim([Party(party.id)])
+        with acting_as(world.users['sales2']):
+            Party.claim([Party(party.id)])
+
+        party = Party(party.id)
+        self.assertEqual(party.owner, world.employees['sales2'])
+        self.assertEqual(party.previous_owner, world.employees['sales1'])
+
+    @with_transaction()
+    def test_pool_claimers(self):
+        "Only the claimers of a pool may claim from it"
+        Party = Pool().get('party.party')
+        world = create_world()
+        world.south.claimers = [world.employees['sales2']]
+        world.south.save()
+        party = create_customer("ACME", pool=world.south)
+
+        with acting_as(world.users['sales1']):
+            with self.assertRaisesRegex(UserError, 'may not claim'):
+                Party.claim([Party(party.id)])
+
+    @with_transaction()
+    def test_release_by_colleague_refused(self):
+        "A salesperson cannot release a colleague's customer"
+        Party = Pool().get('party.party')
+        world = create_world()
+        party = create_customer(
+            "ACME", pool=world.east, owner=world.employees['sales2'])
+
+        with acting_as(world.users['manager']):
+            Party.release([Party(party.id)])
+        self.assertIsNone(Party(party.id).owner)
+
+        party = create_customer(
+            "Other", pool=world.east, owner=world.employees['sales2'])
+        with acting_as(world.users['sales1']):
+            with self.assertRaises(UserError):
+                Party.release([Party(party.id)])
+
+    @with_transaction()
+    def test_assign_in_bulk(self):
+        "A manager assigns pool customers and transfers owned ones"
+        Party = Pool().get('party.party')
+        world = create_world()
+        sales1, junior = world.employees['sales1'], world.employees['junior']
+        free = create_customer("Free", pool=world.east)
+        owned = create_customer("Owned", pool=world.east, owner=sales1)
+
+        with acting_as(world.users['manager']):
+            Party.assign_to(Party.browse([free, owned]), junior, "Coverage")
+
+        self.assertEqual(self.owner_and_logs(free),
+            (junior, [('assign', junior)]))
+        owner, logs = self.owner_and_logs(owned)
+        self.assertEqual(owner, junior)
+        self.assertEqual(logs[0], ('transfer', junior))
+
+    @with_transaction()
+    def test_assign_beyond_quota_refused(self):
+        "An assignment beyond the quota of the employee writes nothing"
+        Party = Pool().get('party.party')
+        world = create_world(quota=1)
+        parties = [create_customer(n, pool=world.east) for n in "AB"]
+
+        with acting_as(world.users['manager']):
+            with self.assertRaisesRegex(UserError, 'quota is 1 customers'):
+                Party.assign_to(
+                    Party.browse(parties), world.employees['sales1'])
+
+        self.assertEqual(
+            [p.owner for p in Party.browse(parties)], [None, None])
+
+    @with_transaction()
+    def test_assign_to_colleague_refused(self):
+        "A salesperson cannot assign customers to a colleague"
+        Party = Pool().get('party.party')
+        world = create_world()
+        party = create_customer("ACME", pool=world.east)
+
+        with acting_as(world.users['sales1']):
+            with self.assertRaisesRegex(UserError, 'Sales2'):
+                Party.assign_to([Party(party.id)], world.employees['sales2'])
+
+    @with_transaction()
+    def test_owner_not_writable(self):
+        "The owner changes only through the ownership actions"
+        Party = Pool().get('party.party')
+        world = create_world()
+        party = create_customer(
+            "ACME", pool=world.east, owner=world.employees['sales1'])
+
+        with acting_as(world.users['sales1']):
+            with self.assertRaises(AccessError):
+                Party.write([Party(party.id)],
+                    {'owner': world.employees['sales2'].id})
+
+    @with_transaction()
+    def test_lock_request_approved_by_supervisor(self):
+        "Only the supervisor of the requester approves a lock request"
+        pool = Pool()
+        LockRequest = pool.get('crm.lock.request')
+        world = create_world()
+        party = create_customer("ACME", pool=world.east)
+
+        with acting_as(world.users['junior']):
+            request = LockRequest(
+                party=party, employee=world.employees['junior'])
+            request.save()
+        with acting_as(world.users['sales2']):
+            with self.assertRaisesRegex(UserError, 'Sales1'):
+                LockRequest.approve([LockRequest(request.id)])
+        with acting_as(world.users['sales1']):
+            LockRequest.approve([LockRequest(request.id)])
+
+        request = LockRequest(request.id)
+        self.assertEqual(request.state, 'approved')
+        self.assertEqual(request.decided_by, world.employees['sales1'])
+        self.assertEqual(self.owner_and_logs(party), (
+                world.employees['junior'],
+                [('lock', world.employees['junior'])]))
+
+    @with_transaction()
+    def test_lock_request_beyond_quota_refused(self):
+        "Approving a lock request beyond the quota is refused"
+        pool = Pool()
+        LockRequest = pool.get('crm.lock.request')
+        world = create_world(quota=0)
+        party = create_customer("ACME", pool=world.east)
+        request = LockRequest(party=party, employee=world.employees['junior'])
+        request.save()
+
+        with acting_as(world.users['sales1']):
+            with self.assertRaisesRegex(UserError, 'quota is 0 customers'):
+                LockRequest.approve([LockRequest(request.id)])
+
+        self.assertEqual(LockRequest(request.id).state, 'requested')
+
+    def create_aged_customer(self, name, world, owner, days, **values):
+        "Create a customer owned and last contacted days ago"
+        Party = Pool().get('party.party')
+        party = create_customer(name, pool=world.east, owner=owner, **values)
+        with Transaction().set_user(0):
+            Party.write([party], {
+                    'owner_since': days_ago(days),
+                    'last_contact_date': days_ago(days),
+                    })
+        return party
+
+    @with_transaction()
+    def test_release_job(self):
+        "The release job releases expired customers once and logs it"
+        pool = Pool()
+        Party = pool.get('party.party')
+        FollowUp = pool.get('crm.follow_up')
+        Notification = pool.get('res.notification')
+        world = create_world()
+        sales1 = world.employees['sales1']
+        expired = self.create_aged_customer("Expired", world, sales1, 40)
+        FollowUp(company=world.company, party=expired, employee=sales1,
+            date=days_ago(40), subject="Old call").save()
+        with Transaction().set_user(0):
+            Party.write([expired], {'owner_since': days_ago(40)})
+        recent = self.create_aged_customer("Recent", world, sales1, 5)
+        deal = self.create_aged_customer(
+            "Deal", world, sales1, 40, customer_status='deal')
+        warned = self.create_aged_customer("Soon", world, sales1, 28)
+
+        Party.release_customers()
+
+        self.assertEqual(
+            [p.owner for p in Party.browse([expired, recent, deal, warned])],
+            [None, sales1, sales1, sales1])
+        expired = Party(expired.id)
+        self.assertEqual(expired.previous_owner, sales1)
+        self.assertEqual(expired.released_date, today())
+        self.assertEqual(len(expired.follow_ups), 1)
+        self.assertEqual(
+            [(l.action, l.from_owner) for l in expired.ownership_logs],
+            [('auto_release', sales1)])
+        self.assertEqual(Party(warned.id).release_warned, today())
+        self.assertEqual(Party(recent.id).release_warned, None)
+        self.assertEqual(len(Notification.search([
+                        ('user', '=', world.users['sales1'].id)])), 1)
+
+        Party.release_customers()
+
+        self.assertEqual(len(Party(expired.id).ownership_logs), 2)
+        self.assertEqual(len(Notification.search([
+                        ('user', '=', world.users['sales1'].id)])), 1)
+
+    @with_transaction()
+    def test_release_rule_per_customer_type(self):
+        "A rule for a customer type replaces the pool's default rule"
+        pool = Pool()
+        Party = pool.get('party.party')
+        ReleaseRule = pool.get('crm.pool.release_rule')
+        ModelData = pool.get('ir.model.data')
+        CustomerType = pool.get('crm.customer.type')
+        world = create_world()
+        key = CustomerType(ModelData.get_id('crm_plus', 'customer_type_key'))
+        ReleaseRule(pool=world.east, customer_type=key,
+            no_follow_up_days=60).save()
+        sales1 = world.employees['sales1']
+        plain = self.create_aged_customer("Plain", world, sales1, 40)
+        keyed = self.create_aged_customer(
+            "Keyed", world, sales1, 40, customer_type=key)
+
+        Party.release_customers()
+
+        self.assertEqual([p.owner for p in Party.browse([plain, keyed])],
+            [None, sales1])
+
+    @with_transaction()
+    def test_follow_up_proposes_next_contact(self):
+        "The next contact follows the frequency of the customer type"
+        pool = Pool()
+        Party = pool.get('party.party')
+        FollowUp = pool.get('crm.follow_up')
+        ModelData = pool.get('ir.model.data')
+        world = create_world()
+        key = ModelData.get_id('crm_plus', 'customer_type_key')
+        party = create_customer("ACME", pool=world.east, customer_type=key,
+            owner=world.employees['sales1'])
+
+        follow_up = FollowUp(company=world.company, party=party,
+            employee=world.employees['sales1'], date=days_ago(1),
+            subject="Call")
+        follow_up.save()
+
+        self.assertEqual(follow_up.next_contact_date, days_ago(-1))
+        party = Party(party.id)
+        self.assertEqual(
+            (party.follow_up_count, party.last_contact_date,
+                party.next_contact_date),
+            (1, days_ago(1), days_ago(-1)))
+
+        FollowUp.delete([follow_up])
+        party = Party(party.id)
+        self.assertEqual(
+            (party.follow_up_count, party.last_contact_date), (0, None))
+
+    @with_transaction()
+    def test_duplicate_customer_refused(self):
+        "A customer with the name, phone or email of another is refused"
+        pool = Pool()
+        Party = pool.get('party.party')
+        world = create_world()
+        create_customer("ACME", pool=world.east, contact_mechanisms=[
+                {'type': 'phone', 'value': '+86 21 5555 0100'},
+                {'type': 'email', 'value': 'info@acme.example'},
+                ])
+
+        for values in [
+                {'name': "acme "},
+                {'name': "Other", 'contact_mechanisms': [('create', [
+                                {'type': 'phone',
+                                    'value': '+86 21 5555 0100'}])]},
+                {'name': "Other", 'contact_mechanisms': [('create', [
+                                {'type': 'email',
+                                    'value': 'info@acme.example'}])]},
+                ]:
+            with self.subTest(values=values):
+                with self.assertRaisesRegex(ValidationError, '"ACME"'):
+                    Party.create([{'customer_nature': 'company', **values}])
+
+        # A party that is not a CRM customer is not checked
+        Party.create([{'name': "ACME"}])
+
+    @with_transaction()
+    def test_duplicate_tax_identifier_refused(self):
+        "A customer with the tax identifier of another is refused"
+        world = create_world()
+        create_customer("ACME", pool=world.east, identifiers=[
+                {'type': None, 'code': '91310000MA1FL0001X'}])
+
+        with self.assertRaisesRegex(ValidationError, '"ACME"'):
+            create_customer("Other", pool=world.east, identifiers=[
+                    {'type': None, 'code': '91310000MA1FL0001X'}])
+
+    @with_transaction()
+    def test_duplicate_on_import_refused(self):
+        "A CSV import with a duplicate customer imports nothing"
+        Party = Pool().get('party.party')
+        world = create_world()
+        create_customer("ACME", pool=world.east)
+
+        with self.assertRaisesRegex(ValidationError, '"ACME"'):
+            Party.import_data(['name', 'customer_nature'], [
+                    ['New One', 'company'],
+                    ['ACME', 'company'],
+                    ])
+
+    @with_transaction()
+    def test_plan_one_open_per_contact(self):
+        "A customer and contact have one open plan; executing records it"
+        pool = Pool()
+        Plan = pool.get('crm.plan')
+        world = create_world()
+        sales1 = world.employees['sales1']
+        party = create_customer("ACME", pool=world.east, owner=sales1)
+        planned = dt.datetime.combine(days_ago(-1), dt.time(10))
+
+        plan = Plan(company=world.company, party=party, employee=sales1,
+            planned=planned, subject="Demo")
+        plan.save()
+        with self.assertRaisesRegex(ValidationError, 'open follow-up plan'):
+            Plan(company=world.company, party=party, employee=sales1,
+                planned=planned, subject="Again").save()
+
+        Plan.execute([plan])
+        self.assertEqual(plan.state, 'done')
+        self.assertEqual(plan.follow_up.subject, "Demo")
+        self.assertEqual(plan.follow_up.party, party)
+        Plan(company=world.company, party=party, employee=sales1,
+            planned=planned, subject="Next").save()
+
+    @with_transaction()
+    def test_key_customer_only_by_owner(self):
+        "Only the owner marks a key customer"
+        Party = Pool().get('party.party')
+        world = create_world()
+        party = create_customer(
+            "ACME", pool=world.east, owner=world.employees['sales1'])
+
+        with acting_as(world.users['manager']):
+            with self.assertRaises(AccessError):
+                Party.toggle_key([Party(party.id)])
+        with acting_as(world.users['sales1']):
+            Party.toggle_key([Party(party.id)])
+        self.assertTrue(Party(party.id).key_customer)
+
+    @with_transaction()
+    def test_watch(self):
+        "Open and subordinates' customers can be watched, not a colleague's"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Share = pool.get('crm.customer.share')
+        world = create_world()
+        owned = create_customer(
+            "Owned", pool=world.east, owner=world.employees['sales1'])
+        free = create_customer("Free", pool=world.east)
+
+        with acting_as(world.users['manager']):
+            Party.watch(Party.browse([owned, free]))
+        Share(party=owned, employee=world.employees['sales2']).save()
+        with acting_as(world.users['sales2']):
+            Party.watch([Party(free.id)])
+            with self.assertRaisesRegex(ValidationError, 'Owned'):
+                Party.watch([Party(owned.id)])
+
+        self.assertEqual(len(Party(free.id).watchers), 2)
+
+    @with_transaction()
+    def test_rules_salesperson_sees_own_pool_and_shared(self):
+        "Salespeople see their, their subordinates', pool, shared customers"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Share = pool.get('crm.customer.share')
+        FollowUp = pool.get('crm.follow_up')
+        world = create_world()
+        emp = world.employees
+        mine = create_customer("Mine", pool=world.east, owner=emp['sales1'])
+        junior = create_customer("Junior's", pool=world.east,
+            owner=emp['junior'])
+        other = create_customer("Other's", pool=world.east,
+            owner=emp['sales2'])
+        shared = create_customer("Shared", pool=world.east,
+            owner=emp['sales2'])
+        free = create_customer("Free", pool=world.east)
+        Share(party=shared, employee=emp['sales1'], mode='read').save()
+        FollowUp(company=world.company, party=other, employee=emp['sales2'],
+            subject="Secret").save()
+        customers = [('customer_nature', '!=', None)]
+
+        def visible():
+            return {p.name for p in Party.search(customers)}
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual(visible(),
+                {"Mine", "Junior's", "Shared", "Free"})
+            self.assertEqual(FollowUp.search([]), [])
+            with self.assertRaises(AccessError):
+                Party.read([other.id], ['name'])
+            with self.assertRaises(AccessError):
+                Party.write([Party(shared.id)], {'name': "Renamed"})
+        with acting_as(world.users['junior']):
+            self.assertEqual(visible(), {"Junior's", "Free"})
+        with acting_as(world.users['director']):
+            self.assertEqual(visible(),
+                {"Mine", "Junior's", "Other's", "Shared", "Free"})
+
+        Share.write(Share.search([]), {'mode': 'write'})
+        with acting_as(world.users['sales1']):
+            Party.write([Party(shared.id)], {'name': "Renamed"})
+        Share.write(Share.search([]), {'until': days_ago(1)})
+        with acting_as(world.users['sales1']):
+            self.assertNotIn("Renamed", visible())
+        del mine, junior, free
+
+    @with_transaction()
+    def test_rules_team_leader_and_crm_manager(self):
+        "A team leader sees the team, the CRM manager sees everything"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Team = pool.get('crm.team')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        world = create_world()
+        emp = world.employees
+        create_customer("Other's", pool=world.east, owner=emp['sales2'])
+        Team(name="East", company=world.company, leader=emp['sales1'],
+            members=[emp['sales2']]).save()
+        customers = [('customer_nature', '!=', None)]
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual(Party.search_count(customers), 1)
+        with acting_as(world.users['junior']):
+            self.assertEqual(Party.search_count(customers), 0)
+        admin = ModelData.get_id('crm_plus', 'group_crm_admin')
+        User.write([world.users['junior']], {'groups': [('add', [admin])]})
+        with acting_as(world.users['junior']):
+            self.assertEqual(Party.search_count(customers), 1)
 
 
 del ModuleTestCase

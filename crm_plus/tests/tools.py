@@ -1,0 +1,92 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""A small sales organisation to test the CRM against.
+
+    director
+      └─ manager
+           ├─ sales1
+           │    └─ junior
+           └─ sales2
+"""
+
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+from trytond.modules.company.tests import create_company, create_employee
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+PASSWORD = 'Crm-Plus-2026!'
+HIERARCHY = [
+    ('director', None),
+    ('manager', 'director'),
+    ('sales1', 'manager'),
+    ('sales2', 'manager'),
+    ('junior', 'sales1'),
+    ]
+
+
+def create_world(
+        quota=None, daily_claim_cap=None, cooldown_days=0, passwords=False):
+    """Create the company, the employees with their users and two pools.
+
+    Passwords are set only on demand because hashing them is slow."""
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    Configuration = pool.get('crm.configuration')
+    CustomerPool = pool.get('crm.pool')
+    ReleaseRule = pool.get('crm.pool.release_rule')
+
+    company = create_company()
+    crm_user = ModelData.get_id('crm_plus', 'group_crm_user')
+    world = SimpleNamespace(company=company, employees={}, users={})
+    for name, supervisor in HIERARCHY:
+        employee = create_employee(company, name.title())
+        if supervisor:
+            employee.supervisor = world.employees[supervisor]
+            employee.save()
+        user = User(
+            login=name, name=name.title(), groups=[crm_user],
+            companies=[company], company=company,
+            employees=[employee], employee=employee)
+        if passwords:
+            user.password = PASSWORD
+        user.save()
+        world.employees[name] = employee
+        world.users[name] = user
+
+    world.east = CustomerPool(name="East", company=company, warning_days=3)
+    world.south = CustomerPool(name="South", company=company)
+    CustomerPool.save([world.east, world.south])
+    ReleaseRule(pool=world.east, no_follow_up_days=30).save()
+    Configuration(1).save()
+    Configuration.write([Configuration(1)], {
+            'default_pool': world.east.id,
+            'quota': quota,
+            'daily_claim_cap': daily_claim_cap,
+            'cooldown_days': cooldown_days,
+            })
+    return world
+
+
+def create_customer(name, pool=None, owner=None, **values):
+    "Create a company customer, in a pool or owned"
+    Party = Pool().get('party.party')
+    party = Party(name=name, customer_nature='company', pool=pool, **values)
+    party.save()
+    if owner:
+        with Transaction().set_user(0):
+            Party.write([party], {'owner': owner.id})
+    return party
+
+
+@contextmanager
+def acting_as(user):
+    "Run as the user with the context the client would send"
+    User = Pool().get('res.user')
+    transaction = Transaction()
+    with transaction.set_user(user.id), \
+            transaction.set_context(User.get_preferences(context_only=True)):
+        with transaction.set_context(_check_access=True):
+            yield
