@@ -4,7 +4,6 @@
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 
 
-
 def _positive_domain(name):
     return ['OR', (name, '=', None), (name, '>=', 0)]
 

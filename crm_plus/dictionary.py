@@ -3,7 +3,7 @@
 """Bilingual dictionaries that classify customers and follow-ups."""
 
 from trytond.model import (
-    DeactivableMixin, ModelSQL, ModelView, sequence_ordered, fields)
+    DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
 
 
 class DictionaryMixin(DeactivableMixin, sequence_ordered()):

@@ -14,6 +14,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .company import current_employee
+from .model import RuleCheckedExportMixin
 from .ownership import employee_users
 
 
@@ -24,7 +25,7 @@ class Party(metaclass=PoolMeta):
         states={'invisible': ~Eval('customer_nature')})
 
 
-class FollowUp(ModelSQL, ModelView):
+class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
     "Follow-up"
     __name__ = 'crm.follow_up'
     _rec_name = 'subject'

@@ -7,20 +7,18 @@ import datetime as dt
 
 from sql import Literal, Null
 from sql.aggregate import Count
-from sql.operators import Or
+from sql.operators import Equal, Or
 
 from trytond.i18n import gettext
-from trytond.model import (
-    Exclude, Index, ModelSQL, ModelView, Workflow, fields)
+from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
-from sql.operators import Equal
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .exceptions import LockRequestError, OwnershipError, QuotaError
 from .company import current_employee, managed_employees
+from .exceptions import LockRequestError, OwnershipError, QuotaError
 
 ACTIONS = [
     ('create', "Create"),

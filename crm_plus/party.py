@@ -17,6 +17,7 @@ from trytond.transaction import Transaction
 
 from .company import current_employee, managed_employees
 from .exceptions import DuplicateCustomerError, KeyCustomerError, WatchError
+from .model import RuleCheckedExportMixin
 
 CUSTOMER_STATUSES = [
     (None, ""),
@@ -28,7 +29,7 @@ CUSTOMER_STATUSES = [
 _customer = Bool(Eval('customer_nature'))
 
 
-class Party(metaclass=PoolMeta):
+class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
     customer_nature = fields.Selection([
             (None, ""),

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from icalendar import Event
 from sql.conditionals import Coalesce
+from sql.operators import Equal
 
 from trytond import config
 from trytond.i18n import gettext
@@ -14,16 +15,16 @@ from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.sendmail import send_message_transactional
-from sql.operators import Equal
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+from .model import RuleCheckedExportMixin
 from .ownership import employee_users
 
 REMINDER_AHEAD = dt.timedelta(days=1)
 
 
-class Plan(Workflow, ModelSQL, ModelView):
+class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     "Follow-up Plan"
     __name__ = 'crm.plan'
     _rec_name = 'subject'

@@ -8,8 +8,7 @@ from operator import or_
 
 from sql import Literal, Null
 
-from trytond.model import (
-    DeactivableMixin, ModelSQL, ModelView, Unique, fields)
+from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 

@@ -12,9 +12,10 @@
 from contextlib import contextmanager
 from types import SimpleNamespace
 
+from trytond import backend
 from trytond.modules.company.tests import create_company, create_employee
 from trytond.pool import Pool
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 
 PASSWORD = 'Crm-Plus-2026!'
 HIERARCHY = [
@@ -90,3 +91,22 @@ def acting_as(user):
             transaction.set_context(User.get_preferences(context_only=True)):
         with transaction.set_context(_check_access=True):
             yield
+
+
+def run_in_transaction(database, user, func, context=None, retry=10):
+    """Run func in its own committed transaction, restarting it with the
+    row locks it asks for or after a conflict, as the RPC dispatcher does"""
+    extras = {}
+    while True:
+        try:
+            with Transaction().start(
+                    database, user, context=context, **extras) as transaction:
+                try:
+                    return func()
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
+        except backend.DatabaseOperationalError:
+            if not retry:
+                raise
+            retry -= 1

@@ -1,0 +1,18 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+from trytond.transaction import Transaction
+
+
+class RuleCheckedExportMixin:
+    """Apply the record rules to exports.
+
+    RPC instantiates the records given to export_data without checking the
+    rules, so a user could export a record he may not read by its id."""
+    __slots__ = ()
+
+    @classmethod
+    def export_data(cls, records, fields_names, header=False):
+        if Transaction().check_access:
+            cls.read([r.id for r in records], ['id'])
+        return super().export_data(records, fields_names, header=header)

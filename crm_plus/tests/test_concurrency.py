@@ -1,0 +1,111 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Two salespeople clicking at once, on two real PostgreSQL connections."""
+
+import threading
+import time
+import unittest
+from unittest.mock import patch
+
+from trytond import backend
+from trytond.exceptions import UserError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+
+from .tools import create_customer, create_world, run_in_transaction
+
+# Long enough for the other transaction to reach the same rows
+CHECK_DELAY = 0.3
+
+
+@unittest.skipIf(backend.name != 'postgresql',
+    "SQLite serializes every transaction")
+class CrmPlusConcurrencyTestCase(RouteTestCase):
+    "Test concurrent claims"
+    module = 'crm_plus'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        run_in_transaction(DB_NAME, 0, cls.create_data)
+
+    @classmethod
+    def create_data(cls):
+        world = create_world(quota=1)
+        cls.users = {n: u.id for n, u in world.users.items()}
+        cls.customers = [
+            create_customer(name, pool=world.east).id
+            for name in ["Contested", "First", "Second"]]
+
+    def claim_concurrently(self, claims):
+        """Run each (login, customer id) claim in its own thread and
+        transaction, all starting together; return what each got"""
+        Party = Pool(DB_NAME).get('party.party')
+        check_quota = Party.check_quota.__func__
+        barrier = threading.Barrier(len(claims))
+        results = [None] * len(claims)
+
+        def slow_check_quota(cls, parties, employee):
+            check_quota(cls, parties, employee)
+            time.sleep(CHECK_DELAY)
+
+        def claim(index, login, customer_id):
+            user_id = self.users[login]
+            context = run_in_transaction(DB_NAME, user_id, lambda: Pool().get(
+                    'res.user').get_preferences(context_only=True))
+            context['_check_access'] = True
+            barrier.wait()
+
+            def do_claim():
+                Party = Pool().get('party.party')
+                Party.claim(Party.browse([customer_id]))
+            try:
+                run_in_transaction(DB_NAME, user_id, do_claim, context)
+                results[index] = 'claimed'
+            except UserError as error:
+                results[index] = error.message
+
+        with patch.object(
+                Party, 'check_quota', classmethod(slow_check_quota)):
+            threads = [threading.Thread(target=claim, args=(i, *c))
+                for i, c in enumerate(claims)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        return results
+
+    def owners(self):
+        def read():
+            Party = Pool().get('party.party')
+            return [p.owner.party.name if p.owner else None
+                for p in Party.browse(self.customers)]
+        return run_in_transaction(DB_NAME, 0, read)
+
+    def test_concurrent_claims_of_one_customer(self):
+        "Two salespeople claim one customer at once: exactly one wins"
+        contested = self.customers[0]
+        results = self.claim_concurrently(
+            [('sales1', contested), ('sales2', contested)])
+
+        self.assertEqual(results.count('claimed'), 1, results)
+        message, = [r for r in results if r != 'claimed']
+        # The loser reads the customer either before the winner commits,
+        # or after, when it has left the public pool
+        self.assertRegex(message, 'already owns it|in a public pool')
+        self.assertIn(self.owners()[0], {'Sales1', 'Sales2'})
+
+    def test_quota_holds_under_concurrent_claims(self):
+        "One salesperson claims two customers at once: the quota holds"
+        first, second = self.customers[1:]
+        results = self.claim_concurrently(
+            [('junior', first), ('junior', second)])
+
+        self.assertEqual(results.count('claimed'), 1, results)
+        message, = [r for r in results if r != 'claimed']
+        self.assertRegex(message, 'quota is 1 customers')
+        self.assertEqual(sorted(self.owners()[1:], key=str),
+            ['Junior', None])
+
+
+del RouteTestCase

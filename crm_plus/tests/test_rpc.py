@@ -1,0 +1,134 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""What salespeople see and may change, through the real JSON-RPC route."""
+
+import base64
+import json
+
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase, with_transaction
+
+from .tools import PASSWORD, create_customer, create_world, run_in_transaction
+
+
+class CrmPlusRPCTestCase(RouteTestCase):
+    "Test crm_plus access rules over RPC"
+    module = 'crm_plus'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        run_in_transaction(DB_NAME, 0, cls.create_customers)
+
+    @classmethod
+    def create_customers(cls):
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        Share = pool.get('crm.customer.share')
+        world = create_world(passwords=True)
+        emp = world.employees
+        cls.customers = {}
+        for name, owner in [
+                ("Mine", 'sales1'), ("Junior's", 'junior'),
+                ("Locked", 'sales2'), ("Shared", 'sales2')]:
+            cls.customers[name] = create_customer(
+                name, pool=world.east, owner=emp[owner]).id
+        cls.customers["Free"] = create_customer("Free", pool=world.east).id
+        Share(party=cls.customers["Shared"], employee=emp['sales1'],
+            mode='read').save()
+        FollowUp(company=world.company, party=cls.customers["Locked"],
+            employee=emp['sales2'], subject="Secret").save()
+
+    def rpc(self, login, method, *params):
+        "Call method as login and return its result or raise its error"
+        client = self.client()
+        url = f'/{self.db_name}/rpc/'
+        response = client.post(url, json={
+                'id': 0, 'method': 'common.db.login',
+                'params': [login, {'password': PASSWORD}, 'en']})
+        user_id, session = response.json['result'][:2]
+        token = base64.b64encode(
+            f'{login}:{user_id}:{session}'.encode()).decode()
+        headers = {'Authorization': f'Session {token}'}
+        context = client.post(url, headers=headers, json={
+                'id': 1, 'method': 'model.res.user.get_preferences',
+                'params': [True, {}]}).json['result']
+        response = client.post(url, headers=headers, json={
+                'id': 2, 'method': method, 'params': [*params, context]})
+        payload = json.loads(response.get_data())
+        if 'error' in payload:
+            raise RPCError(payload['error'])
+        return payload['result']
+
+    def names(self, login, domain=None):
+        customers = [('customer_nature', '!=', None)] + (domain or [])
+        return {r['name'] for r in self.rpc(login,
+                'model.party.party.search_read', customers, 0, None, None,
+                ['name'])}
+
+    def test_salesperson_sees_own_shared_and_pool(self):
+        "A salesperson never sees a colleague's locked customers"
+        self.assertEqual(self.names('sales1'),
+            {"Mine", "Junior's", "Shared", "Free"})
+        self.assertEqual(self.rpc('sales1', 'model.party.party.search_count',
+                [('customer_nature', '!=', None)]), 4)
+        self.assertEqual(self.rpc('sales1', 'model.party.party.search',
+                [('id', '=', self.customers["Locked"])], 0, None, None), [])
+        with self.assertRaisesRegex(RPCError, 'not allowed to read'):
+            self.rpc('sales1', 'model.party.party.read',
+                [self.customers["Locked"]], ['name'])
+
+    def test_salesperson_export_obeys_rules(self):
+        "Exporting customers exports only the visible ones"
+        ids = [self.customers[n] for n in ["Mine", "Free"]]
+        rows = self.rpc('sales1', 'model.party.party.export_data',
+            ids, ['name'], {})
+        self.assertEqual(sorted(r[0] for r in rows), ["Free", "Mine"])
+        with self.assertRaisesRegex(RPCError, 'not allowed to read'):
+            self.rpc('sales1', 'model.party.party.export_data',
+                [self.customers["Locked"]], ['name'], {})
+
+    def test_follow_ups_of_locked_customers_invisible(self):
+        "The follow-ups of a colleague's customers are invisible"
+        self.assertEqual(self.rpc('sales1', 'model.crm.follow_up.search_read',
+                [], 0, None, None, ['subject']), [])
+        self.assertEqual(len(self.rpc('manager',
+                    'model.crm.follow_up.search_read', [], 0, None, None,
+                    ['subject'])), 1)
+
+    def test_manager_sees_two_levels_down(self):
+        "A manager sees the customers of subordinates' subordinates"
+        self.assertEqual(self.names('manager'),
+            {"Mine", "Junior's", "Locked", "Shared", "Free"})
+        self.assertEqual(self.names('director'),
+            {"Mine", "Junior's", "Locked", "Shared", "Free"})
+        self.assertEqual(self.names('junior'), {"Junior's", "Free"})
+
+    def test_shared_read_only_not_editable(self):
+        "A customer shared read-only can be read but not edited"
+        self.rpc('sales1', 'model.party.party.read',
+            [self.customers["Shared"]], ['name'])
+        with self.assertRaisesRegex(RPCError, 'not allowed to write'):
+            self.rpc('sales1', 'model.party.party.write',
+                [self.customers["Shared"]], {'name': "Renamed"})
+        self.assertIn("Shared", self.names('sales1'))
+
+    def test_refused_import_writes_nothing(self):
+        "An import refused for a duplicate leaves nothing behind"
+        with self.assertRaisesRegex(RPCError, 'Mine'):
+            self.rpc('sales1', 'model.party.party.import_data',
+                ['name', 'customer_nature'],
+                [["Brand New", 'company'], ["Mine", 'company']])
+
+        @with_transaction()
+        def count():
+            Party = Pool().get('party.party')
+            return Party.search_count([('name', '=', "Brand New")])
+        self.assertEqual(count(), 0)
+
+
+class RPCError(Exception):
+    pass
+
+
+del RouteTestCase
