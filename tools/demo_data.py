@@ -1,0 +1,578 @@
+#!/usr/bin/env python3
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Seed a crm_plus database with demo data, in-process with trytond.
+
+    demo_data.py -c var/trytond.conf -d crmdemo [--size full|small]
+
+Creates a Chinese company (currency CNY), the users manager, sales1 and
+sales2 with their employees (manager supervises both salespeople), a sales
+team, the CRM configuration, two public pools with release rules, customers
+(companies with contacts, and individuals) spread over the pools and the
+owners, follow-ups over the last 60 days and open plans for the coming week.
+
+Everything runs as root in one transaction and is saved in batches. Owners
+are given through Party.assign_to, which logs the assignments. The data is
+random but reproducible (--seed).
+"""
+
+import argparse
+import datetime as dt
+import random
+import time
+from collections import namedtuple
+
+PASSWORD = 'crmdemo1'
+
+User = namedtuple('User', 'login name pinyin role language supervisor')
+USERS = [
+    User('manager', '王建国', 'wang.jianguo',
+        'sales manager, supervisor of sales1 and sales2', 'zh_CN', None),
+    User('sales1', '李娜', 'li.na', 'salesperson', 'en', 'manager'),
+    User('sales2', '张伟', 'zhang.wei', 'salesperson', 'zh_CN', 'manager'),
+    ]
+COMPANY_NAME = '上海云图信息科技有限公司'
+
+# Pools: (key, name, claimers (logins, empty = everyone), rules)
+# rules: (customer type xml id or None, no follow-up days, no deal days)
+POOLS = [
+    ('east', '华东公海', [], [
+            (None, 30, 180),
+            ('customer_type_key', 60, None),
+            ]),
+    ('south', '华南公海', ['manager', 'sales2'], [
+            (None, 45, None),
+            ]),
+    ]
+# City, pinyin, area code, region xml id, pool key
+CITIES = [
+    ('上海', 'sh', '21', 'region_east', 'east'),
+    ('杭州', 'hz', '571', 'region_east', 'east'),
+    ('南京', 'nj', '25', 'region_east', 'east'),
+    ('苏州', 'sz', '512', 'region_east', 'east'),
+    ('宁波', 'nb', '574', 'region_east', 'east'),
+    ('合肥', 'hf', '551', 'region_east', 'east'),
+    ('厦门', 'xm', '592', 'region_east', 'east'),
+    ('广州', 'gz', '20', 'region_south', 'south'),
+    ('深圳', 'shz', '755', 'region_south', 'south'),
+    ('东莞', 'dg', '769', 'region_south', 'south'),
+    ('佛山', 'fs', '757', 'region_south', 'south'),
+    ('北京', 'bj', '10', 'region_north', 'east'),
+    ('天津', 'tj', '22', 'region_north', 'east'),
+    ('武汉', 'wh', '27', 'region_central', 'east'),
+    ('长沙', 'cs', '731', 'region_central', 'east'),
+    ('成都', 'cd', '28', 'region_southwest', 'east'),
+    ('重庆', 'cq', '23', 'region_southwest', 'east'),
+    ('西安', 'xa', '29', 'region_northwest', 'east'),
+    ('沈阳', 'sy', '24', 'region_northeast', 'east'),
+    ]
+BRANDS = [
+    ('华信', 'huaxin'), ('远航', 'yuanhang'), ('恒通', 'hengtong'),
+    ('金桥', 'jinqiao'), ('鼎盛', 'dingsheng'), ('新创', 'xinchuang'),
+    ('博远', 'boyuan'), ('宏达', 'hongda'), ('天成', 'tiancheng'),
+    ('瑞丰', 'ruifeng'), ('中科', 'zhongke'), ('星辰', 'xingchen'),
+    ('海纳', 'haina'), ('锦程', 'jincheng'), ('东方', 'dongfang'),
+    ('嘉禾', 'jiahe'), ('安泰', 'antai'), ('同创', 'tongchuang'),
+    ('长青', 'changqing'), ('联创', 'lianchuang'), ('明德', 'mingde'),
+    ('智汇', 'zhihui'), ('永丰', 'yongfeng'), ('蓝海', 'lanhai'),
+    ('启明', 'qiming'), ('正泰', 'zhengtai'), ('华宇', 'huayu'),
+    ]
+# Industry xml id: business words
+INDUSTRIES = {
+    'industry_manufacturing': ['机械制造', '精密仪器', '电子', '汽车配件',
+        '新材料'],
+    'industry_it': ['信息科技', '软件', '网络科技', '数据科技'],
+    'industry_retail': ['商贸', '百货', '贸易'],
+    'industry_finance': ['投资管理', '融资租赁'],
+    'industry_education': ['教育科技', '职业培训'],
+    'industry_healthcare': ['医疗器械', '生物科技', '医药'],
+    'industry_construction': ['建设工程', '建材'],
+    }
+SURNAMES = [
+    ('王', 'wang'), ('李', 'li'), ('张', 'zhang'), ('刘', 'liu'),
+    ('陈', 'chen'), ('杨', 'yang'), ('黄', 'huang'), ('赵', 'zhao'),
+    ('吴', 'wu'), ('周', 'zhou'), ('徐', 'xu'), ('孙', 'sun'), ('马', 'ma'),
+    ('朱', 'zhu'), ('胡', 'hu'), ('郭', 'guo'), ('何', 'he'), ('林', 'lin'),
+    ('罗', 'luo'), ('高', 'gao'), ('郑', 'zheng'), ('梁', 'liang'),
+    ('谢', 'xie'), ('宋', 'song'), ('唐', 'tang'), ('韩', 'han'),
+    ('冯', 'feng'), ('邓', 'deng'), ('曹', 'cao'), ('彭', 'peng'),
+    ]
+GIVEN_NAMES = [
+    ('伟', 'wei'), ('芳', 'fang'), ('娜', 'na'), ('敏', 'min'),
+    ('静', 'jing'), ('丽', 'li'), ('强', 'qiang'), ('磊', 'lei'),
+    ('军', 'jun'), ('洋', 'yang'), ('勇', 'yong'), ('艳', 'yan'),
+    ('杰', 'jie'), ('涛', 'tao'), ('明', 'ming'), ('超', 'chao'),
+    ('秀英', 'xiuying'), ('霞', 'xia'), ('平', 'ping'), ('刚', 'gang'),
+    ('浩然', 'haoran'), ('欣怡', 'xinyi'), ('子涵', 'zihan'),
+    ('建华', 'jianhua'), ('志强', 'zhiqiang'), ('海燕', 'haiyan'),
+    ('晓东', 'xiaodong'), ('雪梅', 'xuemei'), ('国庆', 'guoqing'),
+    ('文博', 'wenbo'), ('思远', 'siyuan'), ('佳琪', 'jiaqi'),
+    ]
+POSITIONS = ['总经理', '副总经理', '采购经理', '技术总监', '财务经理',
+    '销售总监', '行政主管', '项目经理']
+STREETS = ['人民路', '中山路', '建设路', '解放路', '科技园路', '长江路',
+    '新华路', '创业大道', '滨江大道', '高新区软件园']
+# Method xml id: (subject, content) of follow-ups
+FOLLOW_UPS = {
+    'follow_up_method_phone': [
+        ('电话沟通采购需求', '客户表示下季度有采购计划，约定下周发送报价。'),
+        ('电话回访使用情况', '客户反馈产品运行稳定，希望增加培训。'),
+        ],
+    'follow_up_method_visit': [
+        ('上门拜访', '拜访客户总经理，介绍新产品线，客户反馈积极。'),
+        ('现场演示', '在客户现场演示系统，技术部门提出两项定制需求。'),
+        ],
+    'follow_up_method_email': [
+        ('发送产品资料', '已通过邮件发送产品手册和报价单。'),
+        ('发送合同草案', '合同草案已发给客户法务审核。'),
+        ],
+    'follow_up_method_wechat': [
+        ('微信跟进报价', '客户对价格有疑问，已解释折扣政策。'),
+        ],
+    'follow_up_method_meeting': [
+        ('方案评审会议', '与客户技术团队讨论实施方案，需补充技术参数。'),
+        ('商务谈判', '就付款方式和交付周期达成初步一致。'),
+        ],
+    'follow_up_method_sms': [
+        ('短信提醒', '提醒客户参加下周的产品发布会。'),
+        ],
+    }
+PLANS = [
+    ('回访客户', '了解上次报价的反馈。'),
+    ('确认合同条款', '与客户确认付款方式和交付时间。'),
+    ('安排产品演示', '准备演示环境，邀请客户技术负责人参加。'),
+    ('节日问候', '送上节日问候，顺便了解新项目。'),
+    ('催收尾款', '提醒客户按合同支付尾款。'),
+    ]
+CUSTOMER_TYPES = [
+    ('customer_type_direct', 45), ('customer_type_key', 12),
+    ('customer_type_agent', 15), ('customer_type_partner', 10),
+    ('customer_type_supplier', 8), ('customer_type_competitor', 5),
+    ]
+STATUSES = [('potential', 40), ('intention', 30), ('deal', 20), ('lost', 10)]
+SOURCES = ['customer_source_website', 'customer_source_referral',
+    'customer_source_exhibition', 'customer_source_cold_call',
+    'customer_source_advertising', 'customer_source_campaign',
+    'customer_source_phone', 'customer_source_email']
+LEVELS = [('customer_level_a', 20), ('customer_level_b', 50),
+    ('customer_level_c', 30)]
+# Size: (companies, individuals, share of the customers left in the pools)
+SIZES = {
+    'full': (180, 60, 0.3),
+    'small': (8, 4, 0.5),
+    }
+
+
+def weighted(rng, choices):
+    values, weights = zip(*choices)
+    return rng.choices(values, weights)[0]
+
+
+class Seeder:
+    def __init__(self, pool, rng, today):
+        self.pool = pool
+        self.rng = rng
+        self.today = today
+        self.names = set()
+        self.phones = set()
+        self.emails = set()
+        self.ModelData = pool.get('ir.model.data')
+        self.refs = {}
+
+    def ref(self, xml_id, module='crm_plus'):
+        "Return the record of an XML id"
+        key = (module, xml_id)
+        if key not in self.refs:
+            model_data, = self.ModelData.search([
+                    ('module', '=', module), ('fs_id', '=', xml_id)])
+            self.refs[key] = self.pool.get(model_data.model)(
+                model_data.db_id)
+        return self.refs[key]
+
+    def unique(self, seen, make):
+        for _ in range(1000):
+            value = make()
+            if value not in seen:
+                seen.add(value)
+                return value
+        raise RuntimeError('Not enough distinct demo values')
+
+    def person_name(self):
+        surname, given = (self.rng.choice(SURNAMES),
+            self.rng.choice(GIVEN_NAMES))
+        return surname[0] + given[0], f'{surname[1]}.{given[1]}'
+
+    def mobile(self):
+        return self.unique(self.phones, lambda: '+86 1%d%d %04d %04d' % (
+                self.rng.choice([3, 5, 8]), self.rng.randrange(10),
+                self.rng.randrange(10000), self.rng.randrange(10000)))
+
+    def landline(self, area):
+        return self.unique(self.phones, lambda: '+86 %s %04d %04d' % (
+                area, self.rng.randrange(2000, 9000),
+                self.rng.randrange(10000)))
+
+    def email(self, local, domain):
+        address, n = f'{local}@{domain}', 2
+        while address in self.emails:
+            address, n = f'{local}{n}@{domain}', n + 1
+        self.emails.add(address)
+        return address
+
+    # Company, users, configuration
+
+    def create_company(self):
+        pool = self.pool
+        Currency = pool.get('currency.currency')
+        Party = pool.get('party.party')
+        Company = pool.get('company.company')
+        currencies = Currency.search([('code', '=', 'CNY')])
+        if currencies:
+            currency, = currencies
+        else:
+            currency = Currency(name='人民币', code='CNY', symbol='¥',
+                numeric_code='156', digits=2)
+            currency.save()
+        party = Party(name=COMPANY_NAME, addresses=[
+                pool.get('party.address')(city='上海',
+                    street='浦东新区张江高科技园区碧波路 690 号')])
+        party.save()
+        company = Company(party=party, currency=currency,
+            timezone='Asia/Shanghai')
+        company.save()
+        return company
+
+    def create_users(self, company):
+        pool = self.pool
+        Party = pool.get('party.party')
+        Employee = pool.get('company.employee')
+        UserModel = pool.get('res.user')
+        Lang = pool.get('ir.lang')
+        langs = {l.code: l for l in Lang.search([])}
+        crm_user = self.ref('group_crm_user')
+        employees = {}
+        for user in USERS:
+            party = Party(name=user.name, contact_mechanisms=[
+                    pool.get('party.contact_mechanism')(
+                        type='email',
+                        value=f'{user.pinyin}@yuntu.example.com')])
+            party.save()
+            employee = Employee(party=party, company=company,
+                supervisor=employees.get(user.supervisor),
+                start_date=self.today - dt.timedelta(days=400))
+            employee.save()
+            employees[user.login] = employee
+        users = []
+        for user in USERS:
+            employee = employees[user.login]
+            users.append(UserModel(login=user.login, name=user.name,
+                    password=PASSWORD,
+                    email=f'{user.pinyin}@yuntu.example.com',
+                    language=langs[user.language],
+                    groups=[crm_user], companies=[company], company=company,
+                    employees=[employee], employee=employee))
+        UserModel.save(users)
+        admin, = UserModel.search([('login', '=', 'admin')])
+        admin.companies = [company]
+        admin.company = company
+        admin.password = PASSWORD
+        admin.save()
+        return employees
+
+    def configure(self, company, employees):
+        pool = self.pool
+        CustomerPool = pool.get('crm.pool')
+        Rule = pool.get('crm.pool.release_rule')
+        Configuration = pool.get('crm.configuration')
+        Team = pool.get('crm.team')
+        ConfigItem = pool.get('ir.module.config_wizard.item')
+        ConfigItem.write(ConfigItem.search([]), {'state': 'done'})
+        pools = {}
+        for key, name, claimers, rules in POOLS:
+            pools[key] = CustomerPool(name=name, company=company,
+                claimers=[employees[c] for c in claimers], warning_days=3,
+                exempt_deal=True,
+                release_rules=[Rule(
+                        customer_type=self.ref(t) if t else None,
+                        no_follow_up_days=f, no_deal_days=d)
+                    for t, f, d in rules])
+        CustomerPool.save(list(pools.values()))
+        config = Configuration(1)
+        config.default_pool = pools['east']
+        config.quota = 150
+        config.daily_claim_cap = 20
+        config.cooldown_days = 7
+        config.stale_days = 30
+        config.save()
+        Team(name='华东销售一组', company=company,
+            leader=employees['manager'],
+            members=[employees['sales1'], employees['sales2']]).save()
+        return pools
+
+    # Customers
+
+    def reload(self, customers):
+        "Return customers (dict or list) read afresh after SQL updates"
+        Party = self.pool.get('party.party')
+        if isinstance(customers, dict):
+            return {Party(c.id): cs for c, cs in customers.items()}
+        return Party.browse([c.id for c in customers])
+
+    def make_company(self, pools):
+        pool = self.pool
+        Party = pool.get('party.party')
+        city = brand = industry = None
+
+        def make_name():
+            nonlocal city, brand, industry
+            city = self.rng.choice(CITIES)
+            brand = self.rng.choice(BRANDS)
+            industry = self.rng.choice(list(INDUSTRIES))
+            return '%s%s%s有限公司' % (city[0], brand[0],
+                self.rng.choice(INDUSTRIES[industry]))
+        name = self.unique(self.names, make_name)
+        city, city_py, area, region, pool_key = city
+        brand_py = brand[1]
+        domain = f'{brand_py}-{city_py}.example.com'
+        party = Party(name=name, customer_nature='company',
+            industry=self.ref(industry))
+        party.contact_mechanisms = [
+            pool.get('party.contact_mechanism')(
+                type='phone', value=self.landline(area)),
+            pool.get('party.contact_mechanism')(
+                type='email', value=self.email('info', domain)),
+            pool.get('party.contact_mechanism')(
+                type='website', value=f'https://www.{domain}'),
+            ]
+        party.addresses = [pool.get('party.address')(city=city,
+                street='%s %d 号' % (
+                    self.rng.choice(STREETS), self.rng.randrange(1, 999)))]
+        self.classify(party, region, pools[pool_key])
+        contacts = []
+        for i in range(self.rng.choice([1, 1, 2, 2, 3])):
+            name, local = self.person_name()
+            contacts.append((Party(name=name, contact_mechanisms=[
+                        pool.get('party.contact_mechanism')(
+                            type='mobile', value=self.mobile()),
+                        pool.get('party.contact_mechanism')(
+                            type='email', value=self.email(local, domain)),
+                        ]), self.rng.choice(POSITIONS), i == 0))
+        return party, contacts
+
+    def make_individual(self, pools):
+        pool = self.pool
+        Party = pool.get('party.party')
+        city, _, _, region, pool_key = self.rng.choice(CITIES)
+        local = None
+
+        def make_name():
+            nonlocal local
+            name, local = self.person_name()
+            return name
+        name = self.unique(self.names, make_name)
+        party = Party(name=name, customer_nature='individual')
+        party.contact_mechanisms = [
+            pool.get('party.contact_mechanism')(
+                type='mobile', value=self.mobile()),
+            pool.get('party.contact_mechanism')(
+                type='email', value=self.email(local, 'mail.example.com')),
+            ]
+        party.addresses = [pool.get('party.address')(city=city)]
+        self.classify(party, region, pools[pool_key])
+        return party, []
+
+    def classify(self, party, region, customer_pool):
+        party.region = self.ref(region)
+        party.pool = customer_pool
+        party.customer_type = self.ref(weighted(self.rng, CUSTOMER_TYPES))
+        party.customer_level = self.ref(weighted(self.rng, LEVELS))
+        party.customer_source = self.ref(self.rng.choice(SOURCES))
+        party.customer_status = weighted(self.rng, STATUSES)
+
+    def create_customers(self, size, pools):
+        pool = self.pool
+        Party = pool.get('party.party')
+        CustomerContact = pool.get('crm.customer.contact')
+        companies, individuals, _ = SIZES[size]
+        made = ([self.make_company(pools) for _ in range(companies)]
+            + [self.make_individual(pools) for _ in range(individuals)])
+        self.rng.shuffle(made)
+        customers = [c for c, _ in made]
+        Party.save(customers + [p for _, cs in made for p, _, _ in cs])
+        CustomerContact.save([
+                CustomerContact(customer=customer, contact=contact,
+                    position=position, primary=primary)
+                for customer, contacts in made
+                for contact, position, primary in contacts])
+        return {c: [p for p, _, _ in cs] for c, cs in made}
+
+    def assign_owners(self, size, customers, pools, employees):
+        """Give most customers an owner; leave the others in their pool.
+
+        The pool customers come first in the small set, so that the
+        browser test finds claimable customers at the top of the list."""
+        Party = self.pool.get('party.party')
+        in_pool = round(len(customers) * SIZES[size][2])
+        owned = {}
+        ordered = list(customers)
+        if size == 'small':
+            ordered.sort(key=lambda c: c.name)
+        logins = ['manager', 'sales1', 'sales1', 'sales2', 'sales2']
+        for i, customer in enumerate(ordered):
+            if i < in_pool:
+                continue
+            if (customer.pool == pools['south']
+                    and self.rng.random() < 0.5):
+                login = self.rng.choice(['manager', 'sales2'])
+            else:
+                login = self.rng.choice(logins)
+            owned.setdefault(login, []).append(customer)
+        for login, parties in owned.items():
+            Party.assign_to(parties, employees[login], reason='演示数据')
+        # Vary how long the customers have been owned
+        to_write = []
+        for parties in owned.values():
+            for party in parties:
+                to_write.extend(([party], {
+                            'owner_since': self.today - dt.timedelta(
+                                days=self.rng.randrange(0, 90)),
+                            'key_customer': (party.customer_level.id
+                                == self.ref('customer_level_a').id),
+                            }))
+        Party.write(*to_write)
+        return owned
+
+    def release_some(self, customers, employees):
+        "Claim and release a few pool customers, as their history"
+        Party = self.pool.get('party.party')
+        pooled = [c for c in customers if not c.owner]
+        released = self.rng.sample(pooled, min(15, len(pooled) // 4))
+        for party in released:
+            login = self.rng.choice(['sales1', 'sales2'])
+            Party.assign_to([party], employees[login])
+        Party.release(released)
+        for party in released:
+            Party.write([party], {'released_date': self.today
+                    - dt.timedelta(days=self.rng.randrange(1, 40))})
+
+    def create_follow_ups(self, company, customers, employees):
+        pool = self.pool
+        FollowUp = pool.get('crm.follow_up')
+        methods = {m: self.ref(m) for m in FOLLOW_UPS}
+        follow_ups = []
+        for customer, contacts in customers.items():
+            owner = customer.owner
+            count = (self.rng.choice([1, 2, 3, 3, 4, 5, 6]) if owner
+                else self.rng.choice([0, 0, 1, 2]))
+            days = sorted(self.rng.sample(range(60), count), reverse=True)
+            for n, days_ago in enumerate(days):
+                date = self.today - dt.timedelta(days=days_ago)
+                method = self.rng.choice(list(FOLLOW_UPS))
+                subject, content = self.rng.choice(FOLLOW_UPS[method])
+                employee = owner or employees[
+                    self.rng.choice(['sales1', 'sales2'])]
+                if owner and owner.supervisor and self.rng.random() < 0.1:
+                    employee = owner.supervisor
+                if n == count - 1 and owner:
+                    next_date = max(date, self.today
+                        + dt.timedelta(days=self.rng.randrange(-5, 12)))
+                else:
+                    next_date = date + dt.timedelta(days=7)
+                follow_ups.append(FollowUp(company=company, party=customer,
+                        contact=self.rng.choice(contacts)
+                        if contacts else None,
+                        employee=employee, date=date,
+                        method=methods[method], subject=subject,
+                        content=content, next_contact_date=next_date))
+        FollowUp.save(follow_ups)
+        return follow_ups
+
+    def create_plans(self, company, customers):
+        Plan = self.pool.get('crm.plan')
+        plans = []
+        for customer, contacts in customers.items():
+            if not customer.owner or self.rng.random() < 0.6:
+                continue
+            day = self.today + dt.timedelta(days=self.rng.randrange(1, 8))
+            # Stored in UTC: 09:00 to 17:00 in Shanghai
+            planned = dt.datetime.combine(day, dt.time(
+                    self.rng.randrange(1, 9), self.rng.choice([0, 30])))
+            subject, description = self.rng.choice(PLANS)
+            plans.append(Plan(company=company, party=customer,
+                    contact=contacts[0] if contacts else None,
+                    employee=customer.owner, planned=planned,
+                    method=self.ref(self.rng.choice(list(FOLLOW_UPS))),
+                    subject=subject, description=description))
+        Plan.save(plans)
+        return plans
+
+
+def seed(database, size='full', seed=8):
+    """Seed the database, as root, in one transaction.
+
+    Like trytond's dispatcher, the transaction is restarted with the tables
+    that the ORM asks to lock (Model.lock) locked from its start."""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction, TransactionError
+
+    pool = Pool(database)
+    with Transaction().start(database, 0, readonly=True):
+        pool.init()
+    lock_tables = ['crm_configuration', 'party_party', 'company_employee']
+    for _ in range(20):
+        try:
+            with Transaction().start(database, 0, context={'language': 'en'},
+                    _lock_tables=list(lock_tables)):
+                return _seed(pool, size, random.Random(seed))
+        except TransactionError as error:
+            # A table or some of its records: lock the table
+            lock_tables.append(error._table)
+    raise RuntimeError(f'Could not lock the tables: {lock_tables}')
+
+
+def _seed(pool, size, rng):
+    from trytond.transaction import Transaction
+    transaction = Transaction()
+    Date = pool.get('ir.date')
+    seeder = Seeder(pool, rng, Date.today())
+    company = seeder.create_company()
+    with transaction.set_context(company=company.id,
+            companies=[company.id]):
+        employees = seeder.create_users(company)
+        pools = seeder.configure(company, employees)
+        customers = seeder.create_customers(size, pools)
+        owned = seeder.assign_owners(size, customers, pools, employees)
+        if size == 'full':
+            seeder.release_some(seeder.reload(customers), employees)
+        customers = seeder.reload(customers)
+        follow_ups = seeder.create_follow_ups(
+            company, customers, employees)
+        plans = seeder.create_plans(company, customers)
+    return {
+        'customers': len(customers),
+        'contacts': sum(len(c) for c in customers.values()),
+        'owned': sum(len(p) for p in owned.values()),
+        'follow-ups': len(follow_ups),
+        'plans': len(plans),
+        }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('-c', '--config', required=True)
+    parser.add_argument('-d', '--database', required=True)
+    parser.add_argument('--size', choices=sorted(SIZES), default='full')
+    parser.add_argument('--seed', type=int, default=8)
+    options = parser.parse_args()
+
+    from trytond import config
+    config.update_etc(options.config)
+    start = time.monotonic()
+    counts = seed(options.database, options.size, options.seed)
+    print('[demo] Seeded %s in %.1f s' % (
+            ', '.join(f'{v} {k}' for k, v in counts.items()),
+            time.monotonic() - start), flush=True)
+
+
+if __name__ == '__main__':
+    main()
