@@ -238,6 +238,8 @@ def report(module, pofile, untranslated, fuzzy, suggestions, show):
             hint = ''
             if suggestions.get(entry.msgctxt):
                 hint = f"  (suggestion: {suggestions[entry.msgctxt]!r})"
+            elif entry.msgstr:
+                hint = f"  (msgstr of the old msgid: {entry.msgstr!r})"
             print(f"  {label}: {entry.msgctxt} {entry.msgid!r}{hint}")
         if len(entries) > show:
             print(f"  ... and {len(entries) - show} more {label}")
