@@ -33,7 +33,7 @@ setup(
         ],
     extras_require={
         'test': ['proteus' + SERIES, 'playwright'],
-        'postgresql': ['trytond[postgresql]' + SERIES],
+        'postgresql': ['trytond[postgresql]' + SERIES, 'psycopg[binary]'],
         'dev': ['ruff', 'isort'],
         },
     entry_points={

@@ -4,6 +4,7 @@
 releases, lock requests and the ownership log."""
 
 import datetime as dt
+from itertools import groupby
 
 from sql import Literal, Null
 from sql.aggregate import Count
@@ -291,16 +292,20 @@ class Party(metaclass=PoolMeta):
             return
         OwnershipLog.record(parties, action, lambda p: employee, reason)
         today = Date.today()
-        to_write = []
-        for party in parties:
-            values = {'owner': employee, 'release_warned': None}
-            if employee:
-                values['owner_since'] = today
-            else:
-                values.update(
-                    owner_since=None, key_customer=False,
-                    previous_owner=party.owner, released_date=today)
-            to_write.extend(([party], values))
+        if employee:
+            to_write = [parties, {
+                    'owner': employee, 'owner_since': today,
+                    'release_warned': None}]
+        else:
+            to_write = []
+            for previous_owner, released in groupby(
+                    sorted(parties, key=lambda p: p.owner.id),
+                    key=lambda p: p.owner):
+                to_write.extend((list(released), {
+                            'owner': None, 'owner_since': None,
+                            'previous_owner': previous_owner,
+                            'released_date': today, 'key_customer': False,
+                            'release_warned': None}))
         with without_check_access():
             cls.write(*to_write)
 

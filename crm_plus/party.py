@@ -8,6 +8,7 @@ from sql import Literal, Null
 from sql.aggregate import Count, Max
 from sql.functions import Lower
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
@@ -89,14 +90,21 @@ class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
+        customer = t.customer_nature != Null
         cls._sql_indexes.update({
-                Index(t, (t.name, Index.Equality())),
+                Index(t, (Lower(t.name), Index.Equality()), where=customer),
+                # The customer lists of an owner, in the default order
+                Index(t,
+                    (t.owner, Index.Equality()),
+                    (t.name, Index.Range()),
+                    (t.id, Index.Range()),
+                    where=customer),
                 Index(t,
                     (t.next_contact_date, Index.Range()),
-                    where=t.customer_nature != Null),
+                    where=customer),
                 Index(t,
                     (t.last_contact_date, Index.Range(nulls_first=True)),
-                    where=t.customer_nature != Null),
+                    where=customer),
                 })
 
     @classmethod
@@ -197,7 +205,8 @@ class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
             names[key] = party
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_keys in map(list, grouped_slice(list(names))):
+        for sub_keys in map(list, grouped_slice(
+                    list(names), backend.MAX_QUERY_PARAMS)):
             cursor.execute(*table.select(table.id, Lower(table.name),
                     where=Lower(table.name).in_(sub_keys)
                     & (table.customer_nature != Null),
@@ -236,7 +245,7 @@ class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
         if restart_release:
             columns.append(party.release_warned)
             values.append(Null)
-        for sub_ids in grouped_slice(party_ids):
+        for sub_ids in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*party.update(columns, values,
                     where=reduce_ids(party.id, sub_ids)))
         cls.clear_record_cache()
@@ -304,9 +313,7 @@ class ContactMechanism(metaclass=PoolMeta):
 
     def _crm_duplicate_key(self):
         "Return the normalized value compared by the duplicate check"
-        return self.format_value_compact(
-            value=self.format_value(value=self.value, type_=self.type),
-            type_=self.type)
+        return self.format_value_compact(value=self.value, type_=self.type)
 
     @classmethod
     def check_duplicate_customer(cls, mechanisms):
@@ -324,7 +331,8 @@ class ContactMechanism(metaclass=PoolMeta):
         table = cls.__table__()
         party = Party.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_keys in map(list, grouped_slice(list(keys))):
+        for sub_keys in map(list, grouped_slice(
+                    list(keys), backend.MAX_QUERY_PARAMS)):
             cursor.execute(*table.join(party,
                     condition=table.party == party.id
                     ).select(table.value_compact, table.party,

@@ -9,7 +9,7 @@ from icalendar import Event
 from sql.conditionals import Coalesce
 from sql.operators import Equal
 
-from trytond import config
+from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
@@ -174,7 +174,8 @@ class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
             plan.send_reminder()
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_ids in grouped_slice([p.id for p in plans]):
+        for sub_ids in grouped_slice(
+                [p.id for p in plans], backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.update([table.reminded], [True],
                     where=reduce_ids(table.id, sub_ids)))
 

@@ -1,0 +1,331 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Smoke test of the web client (sao) in a real browser.
+
+A throwaway SQLite database (the crm_plus template of tools/demo.py plus
+the small demo data set) is served by trytond on a free port of 127.0.0.1,
+and Debian's chromium, driven by Playwright, plays a salesperson: claim a
+customer from the public pool, record a follow-up, find the customer among
+"My Customers"; then a zh_CN user checks that the menu is in Chinese.
+
+It runs only in the SQLite pass (CRM_TEST_BACKEND unset or sqlite) and
+needs /usr/bin/chromium (tools/system_packages.sh) and npm (for sao).
+Screenshots are left in var/test_browser_*.png.
+"""
+
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path('/usr/bin/chromium')
+CHROMIUM_ARGS = [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--disable-dev-shm-usage']
+DATABASE = 'crmbrowser'
+BACKEND = os.environ.get('CRM_TEST_BACKEND') or 'sqlite'
+TIMEOUT = 20_000  # ms, for each browser step
+SUBJECT = 'Browser test follow-up'
+
+
+def load_demo():
+    "Import tools/demo.py by path (tools is not a package)"
+    spec = importlib.util.spec_from_file_location(
+        'crm_plus_demo_tools', ROOT / 'tools' / 'demo.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def po_labels(path, contexts):
+    "Return the translated msgstr of the .po entries with these msgctxt"
+    labels = {}
+    if not path.exists():
+        return labels
+    text = path.read_text(encoding='utf-8')
+    for context in contexts:
+        match = re.search(
+            r'msgctxt "%s"\nmsgid "[^\n]*"\nmsgstr "([^"\n]+)"'
+            % re.escape(context), text)
+        if match:
+            labels[context] = match.group(1)
+    return labels
+
+
+@unittest.skipUnless(BACKEND == 'sqlite',
+    'the browser test runs once, in the SQLite pass')
+class WebClientTestCase(unittest.TestCase):
+    "Drive the sao web client with chromium"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not CHROMIUM.exists():
+            raise cls.failureException(
+                f'{CHROMIUM} is missing: install Debian chromium with '
+                '`bash tools/system_packages.sh` (make test does)')
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            raise cls.failureException(
+                'Playwright for Python is missing: run `make env`') from None
+        start = time.monotonic()
+        cls.demo = load_demo()
+        cls.tmp = Path(tempfile.mkdtemp(prefix='crm-browser-'))
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+        sao_root = cls.demo.install_sao()
+        template = cls.demo.ensure_template(['crm_plus'])
+        cls.db_path = cls.tmp / 'db' / f'{DATABASE}.sqlite'
+        cls.demo.copy_database(template, cls.db_path)
+        port = free_port()
+        config = cls.demo.write_config(cls.tmp / 'trytond.conf',
+            cls.tmp / 'db', sao_root, listen=f'127.0.0.1:{port}')
+        cls.demo.run_seed(config, DATABASE, size='small')
+        cls.url = f'http://127.0.0.1:{port}/'
+        cls.start_server(config)
+        cls.setup_time = time.monotonic() - start
+
+    @classmethod
+    def start_server(cls, config):
+        cls.server_log = open(cls.tmp / 'trytond.log', 'wb')
+        cls.addClassCleanup(cls.server_log.close)
+        cls.server = subprocess.Popen(
+            cls.demo.server_command(config, DATABASE),
+            stdout=cls.server_log, stderr=subprocess.STDOUT,
+            env=cls.demo.clean_env())
+        cls.addClassCleanup(cls.stop_server)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if cls.server.poll() is not None:
+                raise cls.failureException(
+                    'trytond stopped:\n' + cls.server_tail())
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(cls.url, timeout=2) as response:
+                    if b'<title>Tryton</title>' in response.read():
+                        return
+            time.sleep(0.3)
+        raise cls.failureException(
+            'trytond does not answer:\n' + cls.server_tail())
+
+    @classmethod
+    def stop_server(cls):
+        cls.server.terminate()
+        try:
+            cls.server.wait(10)
+        except subprocess.TimeoutExpired:
+            cls.server.kill()
+            cls.server.wait()
+
+    @classmethod
+    def server_tail(cls, lines=30):
+        cls.server_log.flush()
+        text = (cls.tmp / 'trytond.log').read_text(errors='replace')
+        return '\n'.join(text.splitlines()[-lines:])
+
+    def setUp(self):
+        from playwright.sync_api import sync_playwright
+        self.started = time.monotonic()
+        self.playwright = sync_playwright().start()
+        self.addCleanup(self.playwright.stop)
+        profile = tempfile.mkdtemp(prefix='profile-', dir=self.tmp)
+        self.browser = self.playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_ARGS, viewport={'width': 1400, 'height': 900},
+            locale='en-US')
+        self.addCleanup(self.browser.close)
+        self.page = (self.browser.pages[0] if self.browser.pages
+            else self.browser.new_page())
+        self.page.set_default_timeout(TIMEOUT)
+        self.page_errors = []
+        self.page.on('pageerror', lambda e: self.page_errors.append(str(e)))
+
+    def tearDown(self):
+        print(f'\n{self.id()}: {time.monotonic() - self.started:.1f} s '
+            f'(server setup {self.setup_time:.1f} s)',
+            file=sys.stderr, flush=True)
+
+    # Helpers
+
+    def db(self, query, *args):
+        "Read the database afresh (read-only, beside the running server)"
+        with contextlib.closing(sqlite3.connect(
+                    f'file:{self.db_path}?mode=ro', uri=True)) as conn:
+            return conn.execute(query, args).fetchall()
+
+    def employee(self, login):
+        (employee,), = self.db(
+            'SELECT employee FROM res_user WHERE login = ?', login)
+        return employee
+
+    def step(self, description, action, *args):
+        """Run a browser action; on a timeout fail with what the page
+        reported (JavaScript errors), the server log and a screenshot"""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+        try:
+            return action(*args)
+        except PlaywrightTimeout as error:
+            message = error.message.splitlines()[0]
+        self.screenshot('failure')
+        self.fail(f'{description}: {message}\n'
+            f'JavaScript errors: {self.page_errors}\n'
+            f'Screenshot: var/test_browser_failure.png\n'
+            f'Server log:\n{self.server_tail(10)}')
+
+    def idle(self):
+        "Wait until sao has no RPC pending"
+        self.page.wait_for_function(
+            '() => window.jQuery !== undefined && jQuery.active === 0')
+        time.sleep(0.2)
+
+    def screenshot(self, name):
+        path = ROOT / 'var' / f'test_browser_{name}.png'
+        path.parent.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(path))
+        return path
+
+    def login(self, login):
+        page = self.page
+        page.goto(self.url)
+        self.step('login dialog', lambda: page.fill('#login', login))
+        page.click('.login-dialog button[type=submit]')
+        self.step('password dialog', lambda: page.fill(
+                '#ask-dialog-entry', self.demo.PASSWORD))
+        page.keyboard.press('Enter')
+        self.step('menu after login',
+            lambda: page.wait_for_selector('#menu tbody tr'))
+        self.idle()
+
+    def open_menu(self, *path):
+        """Open the action of the menu path and return its tab.
+
+        Clicking the text of a menu row expands it (never collapses) or
+        opens its action."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+        page = self.page
+        for title in path:
+            self.step(f'menu {title}', page.locator(
+                    f'#menu div.column-char[title="{title}"]').first.click)
+            self.idle()
+        tab = page.locator(
+            f'#tablist li.active span[title="{" / ".join(path)}"]')
+        try:
+            tab.wait_for(timeout=5000)
+        except PlaywrightTimeout:
+            # The click may land while the row is redrawn: try once more
+            page.locator(
+                f'#menu div.column-char[title="{path[-1]}"]').first.click()
+            self.step(f'tab {" / ".join(path)}', tab.wait_for)
+        self.idle()
+        return page.locator('#tabcontent > .tab-pane.active')
+
+    def row(self, tab, name):
+        return tab.locator(f'tr:has(div.column-char[title="{name}"])')
+
+    # Scenarios
+
+    def test_salesperson_claims_and_follows_up(self):
+        "A salesperson claims a pool customer and records a follow-up"
+        from playwright.sync_api import expect
+        employee = self.employee('sales1')
+        candidates = self.db(
+            'SELECT p.id, p.name FROM party_party AS p '
+            'WHERE p.customer_nature IS NOT NULL AND p.owner IS NULL '
+            'AND p.pool IS NOT NULL AND (NOT EXISTS ('
+                'SELECT 1 FROM "crm_pool-company_employee" AS c '
+                'WHERE c.pool = p.pool) OR EXISTS ('
+                'SELECT 1 FROM "crm_pool-company_employee" AS c '
+                'WHERE c.pool = p.pool AND c.employee = ?)) '
+            'ORDER BY p.name', employee)
+        self.assertTrue(candidates, 'no customer in the pools to claim')
+        party_id, name = candidates[0]
+
+        self.login('sales1')
+        tab = self.open_menu('CRM', 'Customers', 'Public Pool')
+        row = self.row(tab, name)
+        self.step(f'{name} in the public pool', lambda: row.locator(
+                f'div.column-char[title="{name}"]').click())
+        self.idle()
+        row.locator('button[name=claim]').click()
+        self.step('claim confirmation', lambda: self.page.click(
+                '.confirmation-dialog .btn-primary'))
+        self.idle()
+        self.step('claim button hidden once claimed', lambda: expect(
+                row.locator('button[name=claim]')).to_be_hidden())
+        self.assertEqual(self.db(
+                'SELECT owner FROM party_party WHERE id = ?', party_id),
+            [(employee,)])
+        self.assertEqual(self.db(
+                'SELECT action, to_owner, employee FROM crm_ownership_log '
+                'WHERE party = ? ORDER BY id DESC LIMIT 1', party_id),
+            [('claim', employee, employee)])
+
+        tab = self.open_menu('CRM', 'Follow-ups')
+        tab.locator('button#new_').click()
+        party = tab.locator('input[name=party]')
+        self.step('follow-up form', lambda: party.fill(name))
+        self.step('customer completion', lambda: self.page.locator(
+                '.dropdown-menu:visible').get_by_text(name, exact=True)
+            .click())
+        self.idle()
+        tab.locator('input[name=subject]').fill(SUBJECT)
+        tab.locator('textarea[name=content]').fill(
+            'Called the purchasing manager about the new quotation.')
+        tab.locator('button#save').click()
+        self.idle()
+        follow_ups = self.db(
+            'SELECT employee, date FROM crm_follow_up '
+            'WHERE party = ? AND subject = ?', party_id, SUBJECT)
+        self.assertEqual(len(follow_ups), 1,
+            f'follow-up not saved; JavaScript errors: {self.page_errors}')
+        (follow_up_employee, date), = follow_ups
+        self.assertEqual(follow_up_employee, employee)
+        # The follow-up updated the contact dates of the customer
+        self.assertEqual(self.db(
+                'SELECT last_contact_date FROM party_party WHERE id = ?',
+                party_id), [(date,)])
+
+        tab = self.open_menu('CRM', 'Customers', 'My Customers')
+        row = self.row(tab, name)
+        self.step(f'{name} in My Customers', expect(row).to_be_visible)
+        self.assertTrue(
+            row.locator('td[data-title="Last Contact: "]').inner_text()
+            .strip(), 'the last contact date is not shown')
+        self.screenshot('sales1')
+        self.assertEqual(self.page_errors, [])
+
+    def test_chinese_menu(self):
+        "A zh_CN user gets the menu in Chinese"
+        contexts = ['model:ir.ui.menu,name:menu_crm',
+            'model:ir.ui.menu,name:menu_customers',
+            'model:ir.ui.menu,name:menu_customer_pool']
+        labels = po_labels(
+            ROOT / 'crm_plus' / 'locale' / 'zh_CN.po', contexts)
+        self.login('sales2')
+        # From the party module, translated upstream
+        self.step('Chinese Parties menu', lambda: self.page.locator(
+                '#menu div.column-char[title="参与者"]').wait_for())
+        if len(labels) == len(contexts):
+            path = [labels[c] for c in contexts]
+            tab = self.open_menu(*path)
+            self.step('pool customers listed', lambda: tab.locator(
+                    'button[name=claim]').first.wait_for())
+        self.screenshot('zh_CN')
+        self.assertEqual(self.page_errors, [])
