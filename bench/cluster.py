@@ -83,12 +83,15 @@ def persistent(directory):
         server.wait()
 
 
+def _stop(signum, frame):
+    raise SystemExit(0)
+
+
 if __name__ == '__main__':
-    # Serve the kept cluster (bench/run.py --keep) until interrupted
+    # Serve the kept cluster (bench/run.py --keep) until SIGINT/SIGTERM
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     with persistent(sys.argv[1] if len(sys.argv) > 1 else os.path.join(
                 ROOT, 'var', 'bench', 'pg')) as pg:
         print(pg.uri, flush=True)
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
+        signal.pause()

@@ -37,9 +37,9 @@ def log(*args):
 
 def setup_master(database):
     "Create the master data through the ORM and return their ids"
-    from trytond.pool import Pool
-
     from tx import run
+
+    from trytond.pool import Pool
     return run(database, 0, lambda: _master(Pool()), commit=True)
 
 
@@ -133,9 +133,9 @@ def _master(pool):
 
 
 def set_party_sequence(database, next_number):
-    from trytond.pool import Pool
-
     from tx import run
+
+    from trytond.pool import Pool
 
     def update():
         Configuration = Pool().get('party.configuration')
