@@ -25,8 +25,8 @@ def managed_employees(employee):
 
 
 class Team(DeactivableMixin, ModelSQL, ModelView):
-    "Sales Team"
     __name__ = 'crm.team'
+    __string__ = "Sales Team"
     name = fields.Char("Name", required=True, translate=True)
     company = fields.Many2One('company.company', "Company", required=True)
     leader = fields.Many2One(
@@ -44,6 +44,7 @@ class Team(DeactivableMixin, ModelSQL, ModelView):
 
 class TeamMember(ModelSQL):
     __name__ = 'crm.team-company.employee'
+    __string__ = "Sales Team Member"
     team = fields.Many2One(
         'crm.team', "Team", required=True, ondelete='CASCADE')
     employee = fields.Many2One(

@@ -10,6 +10,7 @@ def _positive_domain(name):
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     __name__ = 'crm.configuration'
+    __string__ = "CRM Configuration"
     default_pool = fields.Many2One(
         'crm.pool', "Default Pool",
         help="The pool that new customers without owner enter.")
@@ -22,11 +23,11 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="How many customers an employee may claim from the pools "
         "each day. Leave empty for no limit.")
     cooldown_days = fields.Integer(
-        "Cooldown", domain=_positive_domain('cooldown_days'),
+        "Cooldown (Days)", domain=_positive_domain('cooldown_days'),
         help="Days before the previous owner may claim a released "
         "customer again.")
     stale_days = fields.Integer(
-        "Not Contacted for", required=True,
+        "Days Without Contact", required=True,
         domain=[('stale_days', '>', 0)],
         help="Days without contact after which a customer is listed as "
         "not contacted recently.")

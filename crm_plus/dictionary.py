@@ -14,6 +14,7 @@ class DictionaryMixin(DeactivableMixin, sequence_ordered()):
 
 class CustomerType(DictionaryMixin, ModelSQL, ModelView):
     __name__ = 'crm.customer.type'
+    __string__ = "Customer Type"
     follow_up_days = fields.Integer(
         "Follow-up Frequency",
         domain=['OR',
@@ -27,19 +28,24 @@ class CustomerType(DictionaryMixin, ModelSQL, ModelView):
 
 class CustomerLevel(DictionaryMixin, ModelSQL, ModelView):
     __name__ = 'crm.customer.level'
+    __string__ = "Customer Level"
 
 
 class Industry(DictionaryMixin, ModelSQL, ModelView):
     __name__ = 'crm.industry'
+    __string__ = "Industry"
 
 
 class Region(DictionaryMixin, ModelSQL, ModelView):
     __name__ = 'crm.region'
+    __string__ = "Region"
 
 
 class CustomerSource(DictionaryMixin, ModelSQL, ModelView):
     __name__ = 'crm.customer.source'
+    __string__ = "Customer Source"
 
 
 class FollowUpMethod(DictionaryMixin, ModelSQL, ModelView):
     __name__ = 'crm.follow_up.method'
+    __string__ = "Follow-up Method"

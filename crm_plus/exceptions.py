@@ -28,6 +28,3 @@ class WatchError(ValidationError):
 class LockRequestError(UserError):
     pass
 
-
-class PlanError(ValidationError):
-    pass

@@ -26,8 +26,8 @@ class Party(metaclass=PoolMeta):
 
 
 class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
-    "Follow-up"
     __name__ = 'crm.follow_up'
+    __string__ = "Follow-up"
     _rec_name = 'subject'
     company = fields.Many2One('company.company', "Company", required=True)
     party = fields.Many2One(
@@ -132,8 +132,8 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
 
 
 class FollowUpComment(ModelSQL, ModelView):
-    "Follow-up Comment"
     __name__ = 'crm.follow_up.comment'
+    __string__ = "Follow-up Comment"
     follow_up = fields.Many2One(
         'crm.follow_up', "Follow-up", required=True, ondelete='CASCADE')
     employee = fields.Many2One('company.employee', "Reviewer", required=True)
@@ -186,8 +186,8 @@ class FollowUpComment(ModelSQL, ModelView):
 
 
 class ContactTracking(ModelSQL, ModelView):
-    "Contact Tracking"
     __name__ = 'crm.contact.tracking'
+    __string__ = "Contact Tracking"
     party = fields.Many2One(
         'party.party', "Customer", required=True, readonly=True)
     contact = fields.Many2One('party.party', "Contact", readonly=True)

@@ -60,10 +60,10 @@ class Party(metaclass=PoolMeta):
         ondelete='SET NULL',
         states={'invisible': ~Bool(Eval('previous_owner'))})
     released_date = fields.Date(
-        "Released", readonly=True,
+        "Released On", readonly=True,
         states={'invisible': ~Bool(Eval('released_date'))})
     release_warned = fields.Date(
-        "Release Warned", readonly=True,
+        "Release Warning Date", readonly=True,
         states={'invisible': ~Bool(Eval('release_warned'))},
         help="When the owner was warned that the customer is about to "
         "return to the pool.")
@@ -428,19 +428,19 @@ def employee_users(employee):
 
 
 class OwnershipLog(ModelSQL, ModelView):
-    "Ownership Log"
     __name__ = 'crm.ownership.log'
+    __string__ = "Ownership Log"
     party = fields.Many2One(
         'party.party', "Customer", required=True, readonly=True,
         ondelete='CASCADE')
     date = fields.DateTime("Date", required=True, readonly=True)
     action = fields.Selection(ACTIONS, "Action", required=True, readonly=True)
     from_owner = fields.Many2One(
-        'company.employee', "From", readonly=True, ondelete='SET NULL')
+        'company.employee', "From Owner", readonly=True, ondelete='SET NULL')
     to_owner = fields.Many2One(
-        'company.employee', "To", readonly=True, ondelete='SET NULL')
+        'company.employee', "To Owner", readonly=True, ondelete='SET NULL')
     employee = fields.Many2One(
-        'company.employee', "By", readonly=True, ondelete='SET NULL')
+        'company.employee', "Changed By", readonly=True, ondelete='SET NULL')
     reason = fields.Char("Reason", readonly=True)
 
     @classmethod
@@ -492,8 +492,8 @@ class OwnershipLog(ModelSQL, ModelView):
 
 
 class LockRequest(Workflow, ModelSQL, ModelView):
-    "Lock Request"
     __name__ = 'crm.lock.request'
+    __string__ = "Lock Request"
     party = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='CASCADE',
         domain=[('customer_nature', '!=', None)],
@@ -565,12 +565,18 @@ class LockRequest(Workflow, ModelSQL, ModelView):
         employee = current_employee()
         admin = is_crm_admin()
         for request in requests:
-            if not admin and (not employee or request.approver != employee):
+            if admin:
+                continue
+            if not request.approver:
+                raise LockRequestError(gettext(
+                        'crm_plus.msg_lock_request_no_supervisor',
+                        request=request.rec_name,
+                        employee=request.employee.rec_name))
+            if request.approver != employee:
                 raise LockRequestError(gettext(
                         'crm_plus.msg_lock_request_not_approver',
                         request=request.rec_name,
-                        approver=request.approver.rec_name
-                        if request.approver else ''))
+                        approver=request.approver.rec_name))
 
     def get_rec_name(self, name):
         return '%s (%s)' % (self.party.rec_name, self.employee.rec_name)
@@ -603,8 +609,8 @@ class LockRequest(Workflow, ModelSQL, ModelView):
 
 
 class AssignStart(ModelView):
-    "Assign Customers"
     __name__ = 'crm.customer.assign.start'
+    __string__ = "Assign Customers"
     employee = fields.Many2One(
         'company.employee', "Employee", required=True,
         domain=[('company', '=', Eval('company', -1))])
@@ -617,8 +623,8 @@ class AssignStart(ModelView):
 
 
 class Assign(Wizard):
-    "Assign Customers"
     __name__ = 'crm.customer.assign'
+    __string__ = "Assign Customers"
     start = StateView('crm.customer.assign.start',
         'crm_plus.customer_assign_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),

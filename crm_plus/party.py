@@ -71,7 +71,7 @@ class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
         'crm.customer.share', 'party', "Shares",
         states={'invisible': ~_customer})
     follow_up_count = fields.Integer(
-        "Follow-ups", readonly=True, states={'invisible': ~_customer})
+        "Follow-up Count", readonly=True, states={'invisible': ~_customer})
     last_contact_date = fields.Date(
         "Last Contact", readonly=True, states={'invisible': ~_customer})
     next_contact_date = fields.Date(
@@ -384,8 +384,8 @@ class Identifier(metaclass=PoolMeta):
 
 
 class CustomerContact(ModelSQL, ModelView):
-    "Customer Contact"
     __name__ = 'crm.customer.contact'
+    __string__ = "Customer Contact"
     customer = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='CASCADE',
         domain=[('customer_nature', '!=', None)])
@@ -409,8 +409,8 @@ class CustomerContact(ModelSQL, ModelView):
 
 
 class CustomerShare(ModelSQL, ModelView):
-    "Customer Share"
     __name__ = 'crm.customer.share'
+    __string__ = "Customer Share"
     party = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='CASCADE')
     employee = fields.Many2One(
@@ -434,8 +434,8 @@ class CustomerShare(ModelSQL, ModelView):
 
 
 class CustomerWatcher(ModelSQL):
-    "Customer Watcher"
     __name__ = 'crm.customer.watcher'
+    __string__ = "Customer Watcher"
     party = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='CASCADE')
     employee = fields.Many2One(

@@ -25,8 +25,8 @@ REMINDER_AHEAD = dt.timedelta(days=1)
 
 
 class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
-    "Follow-up Plan"
     __name__ = 'crm.plan'
+    __string__ = "Follow-up Plan"
     _rec_name = 'subject'
     _states = {'readonly': Eval('state') != 'open'}
 
@@ -46,7 +46,7 @@ class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         'company.employee', "Employee", required=True,
         domain=[('company', '=', Eval('company', -1))], states=_states,
         help="Who makes the contact.")
-    planned = fields.DateTime("Planned at", required=True, states=_states)
+    planned = fields.DateTime("Planned At", required=True, states=_states)
     method = fields.Many2One(
         'crm.follow_up.method', "Method", ondelete='RESTRICT', states=_states)
     subject = fields.Char("Subject", required=True, states=_states)
@@ -195,7 +195,7 @@ class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
                         'crm_plus.msg_plan_reminder_body',
                         employee=self.employee.rec_name,
                         customer=self.party.rec_name,
-                        contact=self.contact.rec_name if self.contact else '',
+                        contact=self.contact.rec_name if self.contact else '-',
                         planned=self.planned.strftime('%Y-%m-%d %H:%M'),
                         description=self.description or ''))
             send_message_transactional(msg)

@@ -14,12 +14,13 @@ from trytond.transaction import Transaction
 
 
 class CustomerPool(DeactivableMixin, ModelSQL, ModelView):
-    "Customer Pool"
     __name__ = 'crm.pool'
+    __string__ = "Customer Pool"
     name = fields.Char("Name", required=True, translate=True)
     company = fields.Many2One('company.company', "Company", required=True)
     claimers = fields.Many2Many(
-        'crm.pool-company.employee', 'pool', 'employee', "Claimers",
+        'crm.pool-company.employee', 'pool', 'employee',
+        "Employees Who May Claim",
         domain=[('company', '=', Eval('company', -1))],
         help="The employees who may claim customers from this pool.\n"
         "Leave empty to let every employee claim.")
@@ -31,7 +32,7 @@ class CustomerPool(DeactivableMixin, ModelSQL, ModelView):
         help="How many days before an automatic release the owner is "
         "warned.")
     exempt_deal = fields.Boolean(
-        "Exempt Deals",
+        "Never Release Customers with a Deal",
         help="Customers with a deal are never released automatically.")
 
     @classmethod
@@ -52,6 +53,7 @@ class CustomerPool(DeactivableMixin, ModelSQL, ModelView):
 
 class CustomerPoolClaimer(ModelSQL):
     __name__ = 'crm.pool-company.employee'
+    __string__ = "Pool Claimer"
     pool = fields.Many2One(
         'crm.pool', "Pool", required=True, ondelete='CASCADE')
     employee = fields.Many2One(
@@ -59,8 +61,8 @@ class CustomerPoolClaimer(ModelSQL):
 
 
 class ReleaseRule(ModelSQL, ModelView):
-    "Pool Release Rule"
     __name__ = 'crm.pool.release_rule'
+    __string__ = "Pool Release Rule"
     pool = fields.Many2One(
         'crm.pool', "Pool", required=True, ondelete='CASCADE')
     customer_type = fields.Many2One(
