@@ -3,6 +3,8 @@
 
 import datetime as dt
 
+from lxml import etree
+
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import CompanyTestMixin
@@ -32,6 +34,20 @@ class CrmPlusTestCase(
         party = Party(party.id)
         return party.owner, [(l.action, l.to_owner) for l in
             party.ownership_logs]
+
+    @with_transaction()
+    def test_list_datetime_columns_split(self):
+        "Lists show a datetime as a date and a time column, as sao needs"
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        for view in View.search([
+                    ('module', '=', self.module), ('type', '=', 'tree')]):
+            Model = pool.get(view.model)
+            for field in etree.fromstring(view.arch).iter('field'):
+                with self.subTest(view=view.name, field=field.get('name')):
+                    type_ = Model._fields[field.get('name')]._type
+                    if type_ in {'datetime', 'timestamp'}:
+                        self.assertIn(field.get('widget'), {'date', 'time'})
 
     @with_transaction()
     def test_claim_from_pool(self):
