@@ -25,6 +25,8 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import sqlite3
@@ -43,9 +45,20 @@ MODULES = ['crm_plus', 'crm_plus_sale', 'crm_plus_service', 'crm_plus_finance']
 LANGUAGES = ['zh_CN']
 DATABASE = 'crmdemo'
 ADMIN_EMAIL = 'admin@crm-demo.example.com'
-# The password of every demo user, admin included (8 characters at least,
-# different from the logins)
-PASSWORD = 'crmdemo1'
+
+
+def _load(name):
+    "Import a module of this folder by path (tools is not a package)"
+    spec = importlib.util.spec_from_file_location(
+        f'crm_plus_tools_{name}', Path(__file__).with_name(f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+demo_data = _load('demo_data')
+# The password of every demo user, admin included
+PASSWORD = demo_data.PASSWORD
 SOURCE_SUFFIXES = {'.py', '.xml', '.cfg', '.po', '.svg', '.fodt', '.html'}
 
 
@@ -76,8 +89,19 @@ def file_lock(path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def clean_env(**extra):
+    """Return the environment for trytond commands: without the TRYTOND_*
+    variables (a test runner may point them at another database)"""
+    env = {k: v for k, v in os.environ.items()
+        if not k.startswith(('TRYTOND_', 'TRYTONPASSFILE'))
+        and k not in {'DB_NAME', 'DB_CACHE'}}
+    env.update(extra)
+    return env
+
+
 def run(args, **kwargs):
     kwargs.setdefault('check', True)
+    kwargs.setdefault('env', clean_env())
     return subprocess.run([str(a) for a in args], **kwargs)
 
 
@@ -150,10 +174,13 @@ from = crm-demo@example.com
 
 
 def sources_hash(modules=MODULES):
-    "Return a hash of the files of the modules that an update would load"
+    """Return a hash of the files of the modules that an update would load
+    and of the versions of the installed Tryton modules"""
     digest = hashlib.sha256()
-    import trytond
-    digest.update(trytond.__version__.encode())
+    for dist in sorted(f'{d.name}=={d.version}'
+            for d in importlib.metadata.distributions()
+            if d.name.lower().startswith('trytond')):
+        digest.update(dist.encode())
     for module in modules:
         base = ROOT / module
         for path in sorted(base.rglob('*')):
@@ -167,10 +194,7 @@ def sources_hash(modules=MODULES):
 
 
 def trytond_admin(config, database, *args, passfile=None):
-    env = dict(os.environ)
-    env.pop('TRYTOND_CONFIG', None)
-    if passfile:
-        env['TRYTONPASSFILE'] = str(passfile)
+    env = clean_env(**({'TRYTONPASSFILE': str(passfile)} if passfile else {}))
     run([venv_script('trytond-admin'), '-c', config, '-d', database, *args],
         env=env)
 
@@ -263,13 +287,17 @@ def run_seed(config, database, size='full'):
             '-c', config, '-d', database, '--size', size])
 
 
+def server_command(config, database):
+    "Return the command that serves the database with sao"
+    return [venv_script('trytond'), '-c', str(config), '-d', database]
+
+
 def print_logins(url, database):
-    from demo_data import USERS
     print(f"""
 crm_plus demo: open {url} (database "{database}", chromium/firefox)
 Users (password "{PASSWORD}" for all):""")
     print(f'  {"admin":<8} Administrator, CRM Manager (en)')
-    for user in USERS:
+    for user in demo_data.USERS:
         print(f'  {user.login:<8} {user.name} - {user.role} '
             f'({user.language})')
     print('Ctrl-C stops the server.\n', flush=True)
@@ -297,12 +325,11 @@ def main():
     log(f'Ready in {time.monotonic() - start:.1f} s')
     if options.no_serve:
         return
-    sys.path.insert(0, str(Path(__file__).parent))
     print_logins(f'http://127.0.0.1:{options.port}/', DATABASE)
-    trytond = venv_script('trytond')
     # Always name the database: a lazily loaded pool breaks the login in
     # trytond 8.0.12 (TRYTON.md, section 15)
-    os.execv(trytond, [trytond, '-c', str(config), '-d', DATABASE])
+    command = server_command(config, DATABASE)
+    os.execve(command[0], command, clean_env())
 
 
 if __name__ == '__main__':

@@ -22,6 +22,8 @@ import random
 import time
 from collections import namedtuple
 
+# The password of every demo user, admin included (8 characters at least,
+# different from the logins)
 PASSWORD = 'crmdemo1'
 
 User = namedtuple('User', 'login name pinyin role language supervisor')
@@ -163,6 +165,18 @@ SIZES = {
     }
 
 
+def phone_is_valid(number):
+    "Tell whether phonenumbers, when the party module uses it, accepts it"
+    try:
+        import phonenumbers
+    except ImportError:
+        return True
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def weighted(rng, choices):
     values, weights = zip(*choices)
     return rng.choices(values, weights)[0]
@@ -202,15 +216,25 @@ class Seeder:
             self.rng.choice(GIVEN_NAMES))
         return surname[0] + given[0], f'{surname[1]}.{given[1]}'
 
+    def phone(self, make):
+        "Return a new phone number that the party module accepts"
+        for _ in range(100):
+            number = self.unique(self.phones, make)
+            if phone_is_valid(number):
+                return number
+        raise RuntimeError(f'No valid phone number like {number}')
+
     def mobile(self):
-        return self.unique(self.phones, lambda: '+86 1%d%d %04d %04d' % (
+        return self.phone(lambda: '+86 1%d%d %04d %04d' % (
                 self.rng.choice([3, 5, 8]), self.rng.randrange(10),
                 self.rng.randrange(10000), self.rng.randrange(10000)))
 
     def landline(self, area):
-        return self.unique(self.phones, lambda: '+86 %s %04d %04d' % (
-                area, self.rng.randrange(2000, 9000),
-                self.rng.randrange(10000)))
+        # 8-digit local numbers, 7 digits in a few cities
+        digits = 4 if phone_is_valid(f'+86 {area} 6550 1234') else 3
+        return self.phone(lambda: '+86 %s %0*d %04d' % (
+                area, digits, self.rng.randrange(2 * 10 ** (digits - 1),
+                    9 * 10 ** (digits - 1)), self.rng.randrange(10000)))
 
     def email(self, local, domain):
         address, n = f'{local}@{domain}', 2
@@ -390,6 +414,7 @@ class Seeder:
         party.customer_status = weighted(self.rng, STATUSES)
 
     def create_customers(self, size, pools):
+        from trytond.transaction import Transaction
         pool = self.pool
         Party = pool.get('party.party')
         CustomerContact = pool.get('crm.customer.contact')
@@ -398,7 +423,11 @@ class Seeder:
             + [self.make_individual(pools) for _ in range(individuals)])
         self.rng.shuffle(made)
         customers = [c for c, _ in made]
-        Party.save(customers + [p for _, cs in made for p, _, _ in cs])
+        # Without a company in the context, the contact mechanisms do not
+        # read the company addresses to parse each phone number (a third of
+        # the time); the parties are not company-specific
+        with Transaction().set_context(company=None, companies=[]):
+            Party.save(customers + [p for _, cs in made for p, _, _ in cs])
         CustomerContact.save([
                 CustomerContact(customer=customer, contact=contact,
                     position=position, primary=primary)
@@ -418,8 +447,12 @@ class Seeder:
         if size == 'small':
             ordered.sort(key=lambda c: c.name)
         logins = ['manager', 'sales1', 'sales1', 'sales2', 'sales2']
+        unowned_deals = []
         for i, customer in enumerate(ordered):
             if i < in_pool:
+                # Customers with a deal seldom return to the pool
+                if customer.customer_status == 'deal':
+                    unowned_deals.append(customer)
                 continue
             if (customer.pool == pools['south']
                     and self.rng.random() < 0.5):
@@ -439,6 +472,8 @@ class Seeder:
                             'key_customer': (party.customer_level.id
                                 == self.ref('customer_level_a').id),
                             }))
+        if unowned_deals:
+            to_write.extend((unowned_deals, {'customer_status': 'potential'}))
         Party.write(*to_write)
         return owned
 

@@ -28,6 +28,12 @@ import unittest
 import urllib.request
 from pathlib import Path
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:
+    sync_playwright = None
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path('/usr/bin/chromium')
 CHROMIUM_ARGS = [
@@ -82,11 +88,9 @@ class WebClientTestCase(unittest.TestCase):
             raise cls.failureException(
                 f'{CHROMIUM} is missing: install Debian chromium with '
                 '`bash tools/system_packages.sh` (make test does)')
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
+        if sync_playwright is None:
             raise cls.failureException(
-                'Playwright for Python is missing: run `make env`') from None
+                'Playwright for Python is missing: run `make env`')
         start = time.monotonic()
         cls.demo = load_demo()
         cls.tmp = Path(tempfile.mkdtemp(prefix='crm-browser-'))
@@ -141,7 +145,6 @@ class WebClientTestCase(unittest.TestCase):
         return '\n'.join(text.splitlines()[-lines:])
 
     def setUp(self):
-        from playwright.sync_api import sync_playwright
         self.started = time.monotonic()
         self.playwright = sync_playwright().start()
         self.addCleanup(self.playwright.stop)
@@ -170,6 +173,15 @@ class WebClientTestCase(unittest.TestCase):
                     f'file:{self.db_path}?mode=ro', uri=True)) as conn:
             return conn.execute(query, args).fetchall()
 
+    def wait_db(self, query, *args, timeout=10):
+        "Return the first non-empty result of query within timeout"
+        deadline = time.monotonic() + timeout
+        while not (result := self.db(query, *args)):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        return result
+
     def employee(self, login):
         (employee,), = self.db(
             'SELECT employee FROM res_user WHERE login = ?', login)
@@ -178,7 +190,6 @@ class WebClientTestCase(unittest.TestCase):
     def step(self, description, action, *args):
         """Run a browser action; on a timeout fail with what the page
         reported (JavaScript errors), the server log and a screenshot"""
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         try:
             return action(*args)
         except PlaywrightTimeout as error:
@@ -191,7 +202,7 @@ class WebClientTestCase(unittest.TestCase):
 
     def idle(self):
         "Wait until sao has no RPC pending"
-        self.page.wait_for_function(
+        self.step('requests of the web client', self.page.wait_for_function,
             '() => window.jQuery !== undefined && jQuery.active === 0')
         time.sleep(0.2)
 
@@ -218,7 +229,6 @@ class WebClientTestCase(unittest.TestCase):
 
         Clicking the text of a menu row expands it (never collapses) or
         opens its action."""
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         page = self.page
         for title in path:
             self.step(f'menu {title}', page.locator(
@@ -236,6 +246,23 @@ class WebClientTestCase(unittest.TestCase):
         self.idle()
         return page.locator('#tabcontent > .tab-pane.active')
 
+    def select_completion(self, entry, text):
+        "Type text in a many2one entry and pick it from the completion"
+        item = self.page.locator('.dropdown-menu:visible').get_by_text(
+            text, exact=True)
+        for _ in range(2):
+            entry.fill('')
+            entry.fill(text)
+            try:
+                item.click(timeout=8000)
+                break
+            except PlaywrightTimeout:
+                continue
+        else:
+            self.step(f'completion of {text}', item.click)
+        self.idle()
+        self.step(f'{text} selected', expect(entry).to_have_value, text)
+
     def row(self, tab, name):
         return tab.locator(f'tr:has(div.column-char[title="{name}"])')
 
@@ -243,7 +270,6 @@ class WebClientTestCase(unittest.TestCase):
 
     def test_salesperson_claims_and_follows_up(self):
         "A salesperson claims a pool customer and records a follow-up"
-        from playwright.sync_api import expect
         employee = self.employee('sales1')
         candidates = self.db(
             'SELECT p.id, p.name FROM party_party AS p '
@@ -263,9 +289,18 @@ class WebClientTestCase(unittest.TestCase):
         self.step(f'{name} in the public pool', lambda: row.locator(
                 f'div.column-char[title="{name}"]').click())
         self.idle()
-        row.locator('button[name=claim]').click()
-        self.step('claim confirmation', lambda: self.page.click(
-                '.confirmation-dialog .btn-primary'))
+        claim = row.locator('button[name=claim]')
+        confirm = self.page.locator('.confirmation-dialog .btn-primary')
+        for _ in range(2):
+            # A click on the button of a row that is not selected yet only
+            # selects it
+            claim.click()
+            try:
+                confirm.wait_for(timeout=5000)
+                break
+            except PlaywrightTimeout:
+                continue
+        self.step('claim confirmation', confirm.click)
         self.idle()
         self.step('claim button hidden once claimed', lambda: expect(
                 row.locator('button[name=claim]')).to_be_hidden())
@@ -279,18 +314,17 @@ class WebClientTestCase(unittest.TestCase):
 
         tab = self.open_menu('CRM', 'Follow-ups')
         tab.locator('button#new_').click()
-        party = tab.locator('input[name=party]')
-        self.step('follow-up form', lambda: party.fill(name))
-        self.step('customer completion', lambda: self.page.locator(
-                '.dropdown-menu:visible').get_by_text(name, exact=True)
-            .click())
         self.idle()
+        # The defaults are displayed once the new record is ready
+        self.step('follow-up form', expect(
+                tab.locator('input[name=date]')).not_to_have_value, '')
+        self.select_completion(tab.locator('input[name=party]'), name)
         tab.locator('input[name=subject]').fill(SUBJECT)
         tab.locator('textarea[name=content]').fill(
             'Called the purchasing manager about the new quotation.')
         tab.locator('button#save').click()
         self.idle()
-        follow_ups = self.db(
+        follow_ups = self.wait_db(
             'SELECT employee, date FROM crm_follow_up '
             'WHERE party = ? AND subject = ?', party_id, SUBJECT)
         self.assertEqual(len(follow_ups), 1,
