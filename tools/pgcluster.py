@@ -144,7 +144,8 @@ def main(argv):
     with cluster() as pg:
         if not argv:
             print(pg.uri, flush=True)
-            signal.pause()
+            while True:
+                signal.pause()  # until SIGINT/SIGTERM unwinds the cluster
         env = dict(os.environ, TRYTOND_DATABASE__URI=pg.uri,
             CRM_TEST_PG_URI=pg.uri,
             PATH=pg.bin_dir + os.pathsep + os.environ['PATH'])

@@ -11,10 +11,14 @@ Tryton's DB_CACHE in .cache/db/<backend>/<hash>; the hash covers the
 modules' sources and the installed trytond distributions, because Tryton
 keys its cache by module names only and would restore a stale schema.
 
+Tests can read CRM_TEST_BACKEND (sqlite or postgresql) and, on PostgreSQL,
+CRM_TEST_PG_URI (the cluster, for a second connection or a server).
+
 Ends with one line ``N passed, N failed[, N skipped]``; exits non-zero on
 any failure or when no test ran.
 """
 import argparse
+import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -26,7 +30,8 @@ import sys
 import tempfile
 import time
 import unittest
-from contextlib import nullcontext
+import warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pgcluster
@@ -35,8 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = ['crm_plus', 'crm_plus_sale', 'crm_plus_service', 'crm_plus_finance']
 SOURCE_SUFFIXES = {'.py', '.xml', '.cfg', '.po'}
 CACHE = ROOT / '.cache' / 'db'
-# The dependencies' deprecation noise would bury our own output.
-WARNINGS = 'ignore::DeprecationWarning,ignore::PendingDeprecationWarning'
+# Any PYTHONWARNINGS stops unittest from showing every warning of every
+# dependency; deprecations caused by our modules are re-enabled in run_child.
+WARNINGS = ('ignore::DeprecationWarning,ignore::PendingDeprecationWarning,'
+    'ignore::ResourceWarning')
 
 
 class Result(unittest.TextTestResult):
@@ -71,6 +78,8 @@ class Result(unittest.TextTestResult):
 
 def run_child(module, patterns, verbosity, result_path):
     "Run the tests of module in this process and write the counts."
+    warnings.filterwarnings('default', category=DeprecationWarning,
+        module='crm_plus')  # a prefix: all our modules
     loader = unittest.TestLoader()
     if patterns:  # same semantics as unittest's -k
         loader.testNamePatterns = [
@@ -95,14 +104,28 @@ def source_hash():
     return digest.hexdigest()[:16]
 
 
-def cache_dir(backend):
-    "Return this source state's cache folder, dropping the older ones."
-    folder = CACHE / backend / source_hash()
-    if folder.parent.exists():
-        for old in folder.parent.iterdir():
-            if old != folder:
+@contextmanager
+def locked_cache(backend):
+    """Yield this source state's cache folder after dropping the older ones.
+
+    Tryton writes cache entries without locking, so a concurrent run in the
+    same checkout could corrupt them (or we could prune its folder): while
+    one run holds the lock, any other runs without cache and yields None.
+    """
+    base = CACHE / backend
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / '.lock', 'w') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"Another test run uses {base}: no DB cache", flush=True)
+            yield None
+            return
+        folder = base / source_hash()
+        for old in base.iterdir():
+            if old.is_dir() and old != folder:
                 shutil.rmtree(old)
-    return folder
+        yield folder
 
 
 def backend_env(backend, cache, pg):
@@ -113,7 +136,6 @@ def backend_env(backend, cache, pg):
         'CRM_TEST_BACKEND': backend,
         'TRYTOND_EMAIL__URI': 'smtp://127.0.0.1:1',  # refused, never sent
         'PYTHONWARNINGS': WARNINGS,
-        'TEST_PYTHONWARNINGS': WARNINGS,
         'PYTHONUNBUFFERED': '1',  # keep child and parent output in order
         })
     if cache:
@@ -153,18 +175,18 @@ def run_module(module, env, args, cache, tmp):
 
 def run_backend(backend, args):
     "Run the selected modules on backend; return (backend, module, counts)."
-    cache = None if args.no_cache else cache_dir(backend)
+    caching = nullcontext() if args.no_cache else locked_cache(backend)
     cluster = pgcluster.cluster if backend == 'postgresql' else nullcontext
-    with cluster() as pg:
+    rows = []
+    with caching as cache, cluster() as pg, tempfile.TemporaryDirectory(
+            ) as tmp:
         env = backend_env(backend, cache, pg)
-        rows = []
-        with tempfile.TemporaryDirectory() as tmp:
-            for module in args.module or MODULES:
-                start = time.monotonic()
-                counts = run_module(module, env, args, cache, tmp)
-                counts['time'] = time.monotonic() - start
-                rows.append((backend, module, counts))
-        return rows
+        for module in args.module or MODULES:
+            start = time.monotonic()
+            counts = run_module(module, env, args, cache, tmp)
+            counts['time'] = time.monotonic() - start
+            rows.append((backend, module, counts))
+    return rows
 
 
 def summary(rows):
