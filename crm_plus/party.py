@@ -365,22 +365,29 @@ class Identifier(metaclass=PoolMeta):
     @classmethod
     def check_duplicate_customer(cls, identifiers):
         "Refuse a tax identifier that another customer already has"
+        keys = {}
         for identifier in identifiers:
-            if not identifier.party.customer_nature:
-                continue
-            others = cls.search([
-                    ('code', '=', identifier.code),
-                    ('type', '=', identifier.type),
-                    ('party', '!=', identifier.party.id),
-                    ('party.customer_nature', '!=', None),
-                    ], limit=1)
-            if others:
-                other, = others
-                raise DuplicateCustomerError(gettext(
-                        'crm_plus.msg_customer_duplicate_contact',
-                        customer=identifier.party.rec_name,
-                        value=identifier.code,
-                        existing=other.party.rec_name))
+            if identifier.party.customer_nature:
+                key = (identifier.type, identifier.code)
+                other = keys.setdefault(key, identifier)
+                if other.party != identifier.party:
+                    cls._raise_duplicate(identifier, other.party)
+        for sub_keys in grouped_slice(list(keys), backend.MAX_QUERY_PARAMS):
+            for other in cls.search([
+                        ('code', 'in', [code for _, code in sub_keys]),
+                        ('party.customer_nature', '!=', None),
+                        ]):
+                identifier = keys.get((other.type, other.code))
+                if identifier and identifier.party != other.party:
+                    cls._raise_duplicate(identifier, other.party)
+
+    @classmethod
+    def _raise_duplicate(cls, identifier, existing):
+        raise DuplicateCustomerError(gettext(
+                'crm_plus.msg_customer_duplicate_contact',
+                customer=identifier.party.rec_name,
+                value=identifier.code,
+                existing=existing.rec_name))
 
 
 class CustomerContact(ModelSQL, ModelView):
