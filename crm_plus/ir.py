@@ -10,6 +10,7 @@ EMPLOYEE_RULE_MODELS = {
     'crm.follow_up',
     'crm.plan',
     'crm.lock.request',
+    'crm.opportunity',
     }
 
 
