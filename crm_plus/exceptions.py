@@ -28,3 +28,7 @@ class WatchError(ValidationError):
 class LockRequestError(UserError):
     pass
 
+
+
+class OpportunityError(UserError):
+    pass
