@@ -32,3 +32,7 @@ class LockRequestError(UserError):
 
 class OpportunityError(UserError):
     pass
+
+
+class CampaignError(UserError):
+    pass

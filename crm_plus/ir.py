@@ -60,4 +60,6 @@ class Cron(metaclass=PoolMeta):
                     "Reactivate Suspended Opportunities"),
                 ('crm.opportunity|remind_signing',
                     "Remind Opportunity Signing Dates"),
+                ('crm.campaign|remind_participants',
+                    "Remind Campaign Participants"),
                 ])

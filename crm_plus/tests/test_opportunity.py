@@ -3,7 +3,6 @@
 
 import datetime as dt
 from decimal import Decimal
-from itertools import count
 from unittest.mock import patch
 
 from trytond.exceptions import UserError
@@ -11,34 +10,13 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
-from .tools import CrmTestCase, acting_as, create_customer, create_world
-
-NUMBERS = count(1)
+from .tools import (
+    CrmTestCase, acting_as, create_customer, create_opportunity, create_world,
+    move_in_progress)
 
 
 def today():
     return Pool().get('ir.date').today()
-
-
-def create_opportunity(world, salesperson='sales1', **values):
-    "Create an opportunity of the salesperson on a new customer they own"
-    Opportunity = Pool().get('crm.opportunity')
-    employee = world.employees[salesperson]
-    if 'party' not in values:
-        values['party'] = create_customer(
-            "Customer %s of %s" % (next(NUMBERS), salesperson),
-            owner=employee)
-    with acting_as(world.users[salesperson]):
-        opportunity = Opportunity(name="ERP project", **values)
-        opportunity.save()
-    return Opportunity(opportunity.id)
-
-
-def move_in_progress(opportunity):
-    Opportunity = Pool().get('crm.opportunity')
-    Opportunity.submit([opportunity])
-    Opportunity.open([opportunity])
-    return Opportunity(opportunity.id)
 
 
 class OpportunityTestCase(CrmTestCase):

@@ -10,6 +10,7 @@
 """
 
 from contextlib import contextmanager
+from itertools import count
 from types import SimpleNamespace
 
 from trytond import backend
@@ -19,6 +20,7 @@ from trytond.tests.test_tryton import TestCase, activate_module, drop_db
 from trytond.transaction import Transaction, TransactionError
 
 PASSWORD = 'Crm-Plus-2026!'
+NUMBERS = count(1)
 HIERARCHY = [
     ('director', None),
     ('manager', 'director'),
@@ -81,6 +83,27 @@ def create_customer(name, pool=None, owner=None, **values):
         with Transaction().set_user(0):
             Party.write([party], {'owner': owner.id})
     return party
+
+
+def create_opportunity(world, salesperson='sales1', **values):
+    "Create an opportunity of the salesperson on a new customer they own"
+    Opportunity = Pool().get('crm.opportunity')
+    employee = world.employees[salesperson]
+    if 'party' not in values:
+        values['party'] = create_customer(
+            "Customer %s of %s" % (next(NUMBERS), salesperson),
+            owner=employee)
+    with acting_as(world.users[salesperson]):
+        opportunity = Opportunity(name="ERP project", **values)
+        opportunity.save()
+    return Opportunity(opportunity.id)
+
+
+def move_in_progress(opportunity):
+    Opportunity = Pool().get('crm.opportunity')
+    Opportunity.submit([opportunity])
+    Opportunity.open([opportunity])
+    return Opportunity(opportunity.id)
 
 
 @contextmanager
