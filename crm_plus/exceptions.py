@@ -25,6 +25,9 @@ class WatchError(ValidationError):
     pass
 
 
-class LockRequestError(UserError):
+class ApprovalError(UserError):
     pass
 
+
+class BudgetError(ValidationError):
+    pass

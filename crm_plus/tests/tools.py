@@ -10,6 +10,7 @@
 """
 
 from contextlib import contextmanager
+from decimal import Decimal
 from types import SimpleNamespace
 
 from trytond import backend
@@ -110,3 +111,17 @@ def run_in_transaction(database, user, func, context=None, retry=10):
             if not retry:
                 raise
             retry -= 1
+
+
+def create_expense(world, login, amount, **values):
+    "Create a draft travel expense request of the employee login"
+    pool = Pool()
+    Expense = pool.get('crm.expense')
+    ExpenseType = pool.get('crm.expense.type')
+    travel, = ExpenseType.search([('code', '=', 'TRAVEL')])
+    expense = Expense(
+        company=world.company, employee=world.employees[login],
+        name="Trip of %s" % login, type=travel,
+        currency=world.company.currency, amount=Decimal(amount), **values)
+    expense.save()
+    return expense
