@@ -59,13 +59,24 @@ class ExpenseTestCase(RouteTestCase):
         with acting_as(world.users['junior']):
             expense = Expense(expense.id)
             self.assertEqual(expense.state, 'approved')
-            with self.assertRaises(RequiredValidationError):
-                Expense.do([expense])
             expense.actual_amount = Decimal(280)
             expense.save()
             Expense.do([expense])
         self.assertEqual(Expense(expense.id).state, 'done')
         self.assertEqual(type(campaign)(campaign.id).actual_cost, 280)
+
+    @with_transaction()
+    def test_spent_needs_actual_amount(self):
+        "An expense is not spent without its actual amount"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        expense = create_expense(world, 'junior', 300)
+        with acting_as(world.users['junior']):
+            Expense.wait([expense])
+        approve(world, Expense(expense.id))
+        with acting_as(world.users['junior']):
+            with self.assertRaises(RequiredValidationError):
+                Expense.do([Expense(expense.id)])
 
     @with_transaction()
     def test_campaign_budget_not_exceeded(self):
