@@ -29,5 +29,13 @@ class ApprovalError(UserError):
     pass
 
 
+class OpportunityError(UserError):
+    pass
+
+
+class CampaignError(UserError):
+    pass
+
+
 class BudgetError(ValidationError):
     pass

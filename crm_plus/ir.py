@@ -60,4 +60,10 @@ class Cron(metaclass=PoolMeta):
                 ('crm.plan|send_reminders', "Send Follow-up Plan Reminders"),
                 ('crm.approval.request|send_reminders',
                     "Remind Approvers of Pending Approvals"),
+                ('crm.opportunity|reactivate_suspended',
+                    "Reactivate Suspended Opportunities"),
+                ('crm.opportunity|remind_signing',
+                    "Remind Opportunity Signing Dates"),
+                ('crm.campaign|remind_participants',
+                    "Remind Campaign Participants"),
                 ])
