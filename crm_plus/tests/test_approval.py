@@ -8,15 +8,15 @@ from decimal import Decimal
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import RouteTestCase, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
-from .tools import acting_as, create_customer, create_expense, create_world
+from .tools import (
+    CrmTestCase, acting_as, create_customer, create_expense, create_world)
 
 
-class ApprovalTestCase(RouteTestCase):
-    "Test the approval engine (the module is activated once, no route used)"
-    module = 'crm_plus'
+class ApprovalTestCase(CrmTestCase):
+    "Test the approval engine"
 
     def history(self, document):
         return [(h.action, h.employee.party.name if h.employee else None,
@@ -257,5 +257,3 @@ class ApprovalTestCase(RouteTestCase):
                 History.delete(list(expense.approval.history))
         self.assertEqual(expense.approval.state, 'pending')
 
-
-del RouteTestCase

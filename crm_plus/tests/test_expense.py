@@ -12,10 +12,10 @@ from trytond import backend
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, RequiredValidationError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase, with_transaction
+from trytond.tests.test_tryton import DB_NAME, with_transaction
 
 from .tools import (
-    acting_as, create_customer, create_expense, create_world,
+    CrmTestCase, acting_as, create_customer, create_expense, create_world,
     run_in_transaction)
 
 # Long enough for the other transaction to reach the same rows
@@ -41,9 +41,8 @@ def approve(world, expense):
         Request.approve([Request(expense.approval.id)])
 
 
-class ExpenseTestCase(RouteTestCase):
-    "Test expense requests (the module is activated once, no route used)"
-    module = 'crm_plus'
+class ExpenseTestCase(CrmTestCase):
+    "Test expense requests"
 
     @with_transaction()
     def test_expense_spent_after_approval(self):
@@ -162,9 +161,8 @@ class ExpenseTestCase(RouteTestCase):
 
 @unittest.skipIf(backend.name != 'postgresql',
     "SQLite serializes every transaction")
-class ExpenseConcurrencyTestCase(RouteTestCase):
+class ExpenseConcurrencyTestCase(CrmTestCase):
     "Test concurrent expense requests"
-    module = 'crm_plus'
 
     @classmethod
     def setUpClass(cls):
@@ -222,5 +220,3 @@ class ExpenseConcurrencyTestCase(RouteTestCase):
         self.assertRegex(
             [r for r in results if r != 'submitted'][0], 'over its budget')
 
-
-del RouteTestCase
