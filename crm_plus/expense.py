@@ -26,6 +26,11 @@ from .model import RuleCheckedExportMixin
 COMMITTED = ['waiting', 'approved', 'done']
 
 
+def round_amount(value):
+    "Return the SQL sum value as an amount with two decimals"
+    return Decimal(str(value or 0)).quantize(Decimal('0.01'))
+
+
 class ExpenseType(DictionaryMixin, ModelSQL, ModelView):
     __name__ = 'crm.expense.type'
     __string__ = "Expense Type"
@@ -244,7 +249,7 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
                     where=reduce_ids(expense.campaign, sub_ids)
                     & expense.state.in_(COMMITTED),
                     group_by=[expense.campaign]))
-            result.update((c, Decimal(str(a))) for c, a in cursor)
+            result.update((c, round_amount(a)) for c, a in cursor)
         return result
 
     @classmethod
@@ -328,5 +333,5 @@ class Campaign(metaclass=PoolMeta):
                     where=reduce_ids(expense.campaign, sub_ids)
                     & (expense.state == 'done'),
                     group_by=[expense.campaign]))
-            costs.update((c, Decimal(str(a))) for c, a in cursor)
+            costs.update((c, round_amount(a)) for c, a in cursor)
         return costs
