@@ -24,6 +24,23 @@ def managed_employees(employee):
                 ])}
 
 
+def is_crm_admin():
+    "Tell whether the user belongs to the CRM manager group (or is root)"
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    if Transaction().user == 0:
+        return True
+    group_id = ModelData.get_id('crm_plus', 'group_crm_admin')
+    return group_id in User.get_groups()
+
+
+def employee_users(employee):
+    "Return the active users that act as the employee"
+    User = Pool().get('res.user')
+    return User.search([('employees', '=', employee.id)])
+
+
 class Team(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'crm.team'
     __string__ = "Sales Team"

@@ -25,9 +25,8 @@ class WatchError(ValidationError):
     pass
 
 
-class LockRequestError(UserError):
+class ApprovalError(UserError):
     pass
-
 
 
 class OpportunityError(UserError):
@@ -35,4 +34,8 @@ class OpportunityError(UserError):
 
 
 class CampaignError(UserError):
+    pass
+
+
+class BudgetError(ValidationError):
     pass

@@ -11,6 +11,8 @@ EMPLOYEE_RULE_MODELS = {
     'crm.plan',
     'crm.lock.request',
     'crm.opportunity',
+    'crm.approval.request',
+    'crm.expense',
     }
 
 
@@ -56,6 +58,8 @@ class Cron(metaclass=PoolMeta):
                 ('party.party|release_customers',
                     "Release Customers to the Pools"),
                 ('crm.plan|send_reminders', "Send Follow-up Plan Reminders"),
+                ('crm.approval.request|send_reminders',
+                    "Remind Approvers of Pending Approvals"),
                 ('crm.opportunity|reactivate_suspended',
                     "Reactivate Suspended Opportunities"),
                 ('crm.opportunity|remind_signing',

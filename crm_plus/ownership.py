@@ -18,8 +18,10 @@ from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .company import current_employee, managed_employees
-from .exceptions import LockRequestError, OwnershipError, QuotaError
+from .approval import ApprovalMixin
+from .company import (
+    current_employee, employee_users, is_crm_admin, managed_employees)
+from .exceptions import ApprovalError, OwnershipError, QuotaError
 
 ACTIONS = [
     ('create', "Create"),
@@ -30,17 +32,6 @@ ACTIONS = [
     ('release', "Release"),
     ('auto_release', "Automatic Release"),
     ]
-
-
-def is_crm_admin():
-    "Tell whether the user belongs to the CRM manager group (or is root)"
-    pool = Pool()
-    ModelData = pool.get('ir.model.data')
-    User = pool.get('res.user')
-    if Transaction().user == 0:
-        return True
-    group_id = ModelData.get_id('crm_plus', 'group_crm_admin')
-    return group_id in User.get_groups()
 
 
 class Party(metaclass=PoolMeta):
@@ -421,12 +412,6 @@ class Party(metaclass=PoolMeta):
         Notification.save(notifications)
 
 
-def employee_users(employee):
-    "Return the active users that act as the employee"
-    User = Pool().get('res.user')
-    return User.search([('employees', '=', employee.id)])
-
-
 class OwnershipLog(ModelSQL, ModelView):
     __name__ = 'crm.ownership.log'
     __string__ = "Ownership Log"
@@ -491,23 +476,22 @@ class OwnershipLog(ModelSQL, ModelView):
                 ])
 
 
-class LockRequest(Workflow, ModelSQL, ModelView):
+class LockRequest(ApprovalMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.lock.request'
     __string__ = "Lock Request"
+    _states = {'readonly': Eval('state') != 'requested'}
     party = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='CASCADE',
-        domain=[('customer_nature', '!=', None)],
-        states={'readonly': Eval('state') != 'requested'})
+        domain=[('customer_nature', '!=', None)], states=_states)
     employee = fields.Many2One(
-        'company.employee', "Requester", required=True,
-        states={'readonly': Eval('state') != 'requested'})
+        'company.employee', "Requester", required=True, states=_states)
     approver = fields.Function(
         fields.Many2One('company.employee', "Approver"),
         'on_change_with_approver')
-    reason = fields.Text(
-        "Reason", states={'readonly': Eval('state') != 'requested'})
+    reason = fields.Text("Reason", states=_states)
     comment = fields.Text(
-        "Comment", states={'readonly': Eval('state') != 'requested'})
+        "Comment", states=_states,
+        help="The comment of the approver, kept in the approval history.")
     decided_by = fields.Many2One(
         'company.employee', "Decided By", readonly=True)
     state = fields.Selection([
@@ -516,6 +500,7 @@ class LockRequest(Workflow, ModelSQL, ModelView):
             ('rejected', "Rejected"),
             ('cancelled', "Cancelled"),
             ], "State", required=True, readonly=True, sort=False)
+    del _states
 
     @classmethod
     def __setup__(cls):
@@ -555,39 +540,61 @@ class LockRequest(Workflow, ModelSQL, ModelView):
         if context.get('active_model') == 'party.party':
             return context.get('active_id')
 
-    @fields.depends('employee')
+    @fields.depends('employee', 'approval')
     def on_change_with_approver(self, name=None):
+        if self.approval:
+            return self.approval.approver
         if self.employee and self.employee.supervisor:
             return self.employee.supervisor
-
-    @classmethod
-    def check_approver(cls, requests):
-        employee = current_employee()
-        admin = is_crm_admin()
-        for request in requests:
-            if admin:
-                continue
-            if not request.approver:
-                raise LockRequestError(gettext(
-                        'crm_plus.msg_lock_request_no_supervisor',
-                        request=request.rec_name,
-                        employee=request.employee.rec_name))
-            if request.approver != employee:
-                raise LockRequestError(gettext(
-                        'crm_plus.msg_lock_request_not_approver',
-                        request=request.rec_name,
-                        approver=request.approver.rec_name))
 
     def get_rec_name(self, name):
         return '%s (%s)' % (self.party.rec_name, self.employee.rec_name)
 
+    def get_approval_company(self):
+        return self.employee.company
+
+    @classmethod
+    def on_modification(cls, mode, requests, field_names=None):
+        super().on_modification(mode, requests, field_names=field_names)
+        if mode == 'create':
+            cls.request_approval(requests)
+
     @classmethod
     @ModelView.button
-    @Workflow.transition('approved')
     def approve(cls, requests):
-        pool = Pool()
-        Party = pool.get('party.party')
-        cls.check_approver(requests)
+        "Approve the current step of the approval of the requests"
+        Approval = Pool().get('crm.approval.request')
+        for request in requests:
+            Approval.approve(request.pending_approvals(), request.comment)
+
+    @classmethod
+    @ModelView.button
+    def reject(cls, requests):
+        "Reject the approval of the requests"
+        Approval = Pool().get('crm.approval.request')
+        for request in requests:
+            Approval.reject(request.pending_approvals(), request.comment)
+
+    def pending_approvals(self):
+        if self.approval and self.approval.state == 'pending':
+            return [self.approval]
+        raise ApprovalError(gettext(
+                'crm_plus.msg_approval_not_pending',
+                request=self.rec_name, state=self.state_string))
+
+    state_string = state.translated('state')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, requests):
+        cls.cancel_approval(requests)
+
+    @classmethod
+    @Workflow.transition('approved')
+    def approval_approved(cls, requests):
+        "Make the requesters the owners of the customers"
+        Party = Pool().get('party.party')
         for request in requests:
             Party.take_ownership(
                 [request.party], request.employee, 'lock',
@@ -595,17 +602,9 @@ class LockRequest(Workflow, ModelSQL, ModelView):
         cls.write(requests, {'decided_by': current_employee()})
 
     @classmethod
-    @ModelView.button
     @Workflow.transition('rejected')
-    def reject(cls, requests):
-        cls.check_approver(requests)
+    def approval_rejected(cls, requests):
         cls.write(requests, {'decided_by': current_employee()})
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('cancelled')
-    def cancel(cls, requests):
-        pass
 
 
 class AssignStart(ModelView):

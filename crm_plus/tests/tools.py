@@ -10,6 +10,7 @@
 """
 
 from contextlib import contextmanager
+from decimal import Decimal
 from itertools import count
 from types import SimpleNamespace
 
@@ -136,6 +137,18 @@ def run_in_transaction(database, user, func, context=None, retry=10):
             retry -= 1
 
 
+def create_expense(world, login, amount, **values):
+    "Create a draft travel expense request of the employee login"
+    pool = Pool()
+    Expense = pool.get('crm.expense')
+    ExpenseType = pool.get('crm.expense.type')
+    travel, = ExpenseType.search([('code', '=', 'TRAVEL')])
+    expense = Expense(
+        company=world.company, employee=world.employees[login],
+        name="Trip of %s" % login, type=travel,
+        currency=world.company.currency, amount=Decimal(amount), **values)
+    expense.save()
+    return expense
 class CrmTestCase(TestCase):
     """Tests in a database with the module activated, without the generic
     checks of ModuleTestCase that test_module.py already runs"""

@@ -1,0 +1,639 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The approval engine (审批流程): flows of steps per document type, the
+requests that run them, their history and the reminders to approvers."""
+
+import datetime as dt
+from collections import defaultdict
+from email.message import EmailMessage
+
+from trytond import backend, config
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.sendmail import send_message_transactional
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .company import current_employee, employee_users, is_crm_admin
+from .exceptions import ApprovalError
+
+REMINDER_INTERVAL = dt.timedelta(days=1)
+
+
+def document_models():
+    "Return the (model, name) couples of the documents that need approval"
+    IrModel = Pool().get('ir.model')
+    return IrModel.get_name_items(ApprovalMixin)
+
+
+class ApprovalMixin:
+    """A document that takes effect only once its approval flow approves it.
+
+    The document has a company, an employee (the requester) and a Workflow
+    state.  It starts its flow with request_approval and implements the
+    approval_approved and approval_rejected hooks, which the engine runs
+    without access checks when the flow ends."""
+    __slots__ = ()
+    approval = fields.Many2One(
+        'crm.approval.request', "Approval", readonly=True,
+        ondelete='RESTRICT',
+        states={'invisible': ~Eval('approval')})
+
+    @classmethod
+    def _approval_states(cls):
+        "Return the states that only the end of an approval flow may set"
+        return {'approved', 'rejected'}
+
+    @classmethod
+    def request_approval(cls, records):
+        """Start the approval flow of the records.
+
+        The records that no step applies to are approved at once."""
+        Request = Pool().get('crm.approval.request')
+        Request.submit(records)
+
+    @classmethod
+    def cancel_approval(cls, records):
+        "Cancel the pending approval requests of the records"
+        Request = Pool().get('crm.approval.request')
+        Request.cancel([r.approval for r in records
+                if r.approval and r.approval.state == 'pending'])
+
+    @classmethod
+    def approval_approved(cls, records):
+        "Hook run when the approval flow of the records ends approved"
+
+    @classmethod
+    def approval_rejected(cls, records):
+        "Hook run when an approver rejects the records"
+
+    def get_approval_company(self):
+        return self.company
+
+    def get_approval_requester(self):
+        "Return the employee whose supervisors approve the document"
+        return self.employee
+
+    def get_approval_amount(self):
+        "Return the amount the step thresholds compare with, if any"
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if external and mode == 'create':
+            cls.check_approval_create(records)
+        elif external and mode == 'write':
+            cls.check_approval_write(records, values)
+
+    @classmethod
+    def check_approval_create(cls, records):
+        "Refuse to create (or import) a document past its approval"
+        name = cls._transition_state
+        initial = cls._defaults[name]()
+        for record in records:
+            if getattr(record, name) != initial or record.approval:
+                raise AccessError(gettext(
+                        'crm_plus.msg_approval_create_state',
+                        document=record.rec_name))
+
+    @classmethod
+    def check_approval_write(cls, records, values):
+        """Refuse to link an approval or to write a state that skips one.
+
+        Buttons write the state through their workflow transitions; only
+        the engine, which runs without access checks, reaches the states
+        of _approval_states."""
+        name = cls._transition_state
+        if 'approval' in values:
+            raise AccessError(gettext(
+                    'crm_plus.msg_approval_link_write',
+                    document=records[0].rec_name if records else ''))
+        if name not in values:
+            return
+        state = values[name]
+        for record in records:
+            current = getattr(record, name)
+            if current != state and (state in cls._approval_states()
+                    or (current, state) not in cls._transitions):
+                raise AccessError(gettext(
+                        'crm_plus.msg_approval_state_write',
+                        document=record.rec_name))
+
+    @classmethod
+    def copy(cls, records, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('approval', None)
+        return super().copy(records, default=default)
+
+
+class ApprovalFlow(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'crm.approval.flow'
+    __string__ = "Approval Flow"
+    name = fields.Char("Name", required=True, translate=True)
+    company = fields.Many2One(
+        'company.company', "Company",
+        help="Leave empty to use the flow in every company.")
+    model = fields.Selection(
+        'get_models', "Document", required=True,
+        help="The type of document the flow approves.")
+    steps = fields.One2Many('crm.approval.step', 'flow', "Steps")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('model', 'ASC'))
+
+    @classmethod
+    def get_models(cls):
+        return document_models()
+
+    @classmethod
+    def get_flow(cls, document):
+        "Return the flow of the document, the company's one first"
+        company = document.get_approval_company()
+        flows = cls.search([
+                ('model', '=', document.__name__),
+                ('company', 'in', [company.id if company else None, None]),
+                ])
+        flows.sort(key=lambda f: f.company is None)
+        return flows[0] if flows else None
+
+
+class ApprovalStep(sequence_ordered(), ModelSQL, ModelView):
+    __name__ = 'crm.approval.step'
+    __string__ = "Approval Step"
+    flow = fields.Many2One(
+        'crm.approval.flow', "Flow", required=True, ondelete='CASCADE')
+    name = fields.Char("Name", required=True, translate=True)
+    approver_kind = fields.Selection([
+            ('supervisor', "Supervisor of the Requester"),
+            ('group', "Group"),
+            ('user', "User"),
+            ], "Approver", required=True, sort=False)
+    level = fields.Integer(
+        "Level",
+        domain=['OR', ('level', '=', None), ('level', '>=', 1)],
+        states={
+            'invisible': Eval('approver_kind') != 'supervisor',
+            'required': Eval('approver_kind') == 'supervisor',
+            },
+        help="1 for the direct supervisor, 2 for the supervisor's "
+        "supervisor and so on.")
+    group = fields.Many2One(
+        'res.group', "Group", ondelete='RESTRICT',
+        states={
+            'invisible': Eval('approver_kind') != 'group',
+            'required': Eval('approver_kind') == 'group',
+            },
+        help="Any user of the group may decide.")
+    user = fields.Many2One(
+        'res.user', "User", ondelete='RESTRICT',
+        states={
+            'invisible': Eval('approver_kind') != 'user',
+            'required': Eval('approver_kind') == 'user',
+            })
+    min_amount = fields.Numeric(
+        "Minimal Amount", digits=(16, 2),
+        help="The step applies only to documents of at least this amount.")
+
+    @classmethod
+    def default_approver_kind(cls):
+        return 'supervisor'
+
+    @classmethod
+    def default_level(cls):
+        return 1
+
+    def applies_to(self, amount):
+        return self.min_amount is None or (
+            amount is not None and amount >= self.min_amount)
+
+    def get_approver(self, requester):
+        "Return the employee who approves for requester, if any"
+        if self.approver_kind != 'supervisor':
+            return None
+        employee = requester
+        for _ in range(self.level or 1):
+            employee = employee.supervisor if employee else None
+        return employee
+
+
+class ApprovalRequest(ModelSQL, ModelView):
+    __name__ = 'crm.approval.request'
+    __string__ = "Approval Request"
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    document = fields.Reference(
+        "Document", selection='get_documents', required=True, readonly=True)
+    flow = fields.Many2One(
+        'crm.approval.flow', "Flow", required=True, readonly=True,
+        ondelete='RESTRICT')
+    step = fields.Many2One(
+        'crm.approval.step', "Current Step", readonly=True,
+        ondelete='RESTRICT')
+    approver = fields.Many2One(
+        'company.employee', "Approver", readonly=True,
+        help="The supervisor who approves the current step.")
+    approvers = fields.Function(
+        fields.Char("Waiting For"), 'get_approvers')
+    requester = fields.Many2One(
+        'company.employee', "Requester", required=True, readonly=True)
+    amount = fields.Numeric("Amount", digits=(16, 2), readonly=True)
+    state = fields.Selection([
+            ('pending', "Pending"),
+            ('approved', "Approved"),
+            ('rejected', "Rejected"),
+            ('cancelled', "Cancelled"),
+            ], "State", required=True, readonly=True, sort=False)
+    state_string = state.translated('state')
+    history = fields.One2Many(
+        'crm.approval.history', 'request', "History", readonly=True)
+    notified_date = fields.DateTime(
+        "Notified On", readonly=True,
+        help="When the approvers were last notified.")
+    to_approve = fields.Function(
+        fields.Boolean("To Approve"), 'get_to_approve',
+        searcher='search_to_approve')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('create_date', 'DESC'))
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.document, Index.Equality())),
+                Index(t, (t.approver, Index.Equality()),
+                    where=t.state == 'pending'),
+                Index(t, (t.notified_date, Index.Range()),
+                    where=t.state == 'pending'),
+                })
+        cls._buttons.update({
+                'decide': {
+                    'invisible': Eval('state') != 'pending',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'pending'
+
+    @classmethod
+    def get_documents(cls):
+        return document_models()
+
+    def get_rec_name(self, name):
+        return self.document.rec_name if self.document else str(self.id)
+
+    def get_approvers(self, name):
+        if self.state != 'pending' or not self.step:
+            return None
+        step = self.step
+        if step.approver_kind == 'group':
+            return step.group.rec_name
+        if step.approver_kind == 'user':
+            return step.user.rec_name
+        if self.approver:
+            return self.approver.rec_name
+        return gettext('crm_plus.msg_approval_crm_managers')
+
+    def is_approver(self):
+        "Tell whether the user approves the current step"
+        User = Pool().get('res.user')
+        step = self.step
+        if self.state != 'pending' or not step:
+            return False
+        if step.approver_kind == 'group':
+            return step.group.id in User.get_groups()
+        if step.approver_kind == 'user':
+            return step.user.id == Transaction().user
+        return bool(self.approver
+            and self.approver.id in User.get_employees())
+
+    def get_to_approve(self, name):
+        return self.is_approver()
+
+    @classmethod
+    def search_to_approve(cls, name, clause):
+        User = Pool().get('res.user')
+        _, operator, value = clause
+        domain = [
+            ('state', '=', 'pending'),
+            ['OR',
+                ('approver', 'in', list(User.get_employees())),
+                [('step.approver_kind', '=', 'group'),
+                    ('step.group', 'in', list(User.get_groups()))],
+                [('step.approver_kind', '=', 'user'),
+                    ('step.user', '=', Transaction().user)],
+                ],
+            ]
+        if (operator == '=') == bool(value):
+            return domain
+        return [('id', 'not in', [r.id for r in cls.search(domain)])]
+
+    @classmethod
+    def check_modification(cls, mode, requests, values=None, external=False):
+        super().check_modification(
+            mode, requests, values=values, external=external)
+        if external:
+            raise AccessError(gettext('crm_plus.msg_approval_readonly'))
+
+    @classmethod
+    @ModelView.button_action('crm_plus.wizard_approval_decide')
+    def decide(cls, requests):
+        pass
+
+    def next_step(self):
+        "Return the step after the current one that applies to the amount"
+        steps = list(self.flow.steps)
+        if self.step:
+            steps = steps[steps.index(self.step) + 1:]
+        for step in steps:
+            if step.applies_to(self.amount):
+                return step
+
+    def enter(self, step):
+        self.step = step
+        self.approver = step.get_approver(self.requester)
+
+    def history_line(self, action, comment=None):
+        History = Pool().get('crm.approval.history')
+        return History(
+            request=self, step=self.step, action=action, comment=comment,
+            user=Transaction().user, employee=current_employee())
+
+    @classmethod
+    def submit(cls, documents):
+        "Start the flow of each document, approving at once those with none"
+        pool = Pool()
+        Flow = pool.get('crm.approval.flow')
+        History = pool.get('crm.approval.history')
+        requests, approved = [], []
+        for document in documents:
+            if document.approval and document.approval.state == 'pending':
+                raise ApprovalError(gettext(
+                        'crm_plus.msg_approval_already_pending',
+                        document=document.rec_name))
+            request = cls(
+                company=document.get_approval_company(), document=document,
+                flow=Flow.get_flow(document), step=None,
+                requester=document.get_approval_requester(),
+                amount=document.get_approval_amount())
+            step = request.next_step() if request.flow else None
+            if step:
+                request.enter(step)
+                requests.append(request)
+            else:
+                approved.append(document)
+        with without_check_access():
+            cls.save(requests)
+            History.save([r.history_line('submit') for r in requests])
+            for request in requests:
+                request.document.approval = request
+            if requests:
+                Document = type(requests[0].document)
+                Document.save([r.document for r in requests])
+        cls.notify(requests)
+        if approved:
+            with without_check_access():
+                type(approved[0]).approval_approved(approved)
+
+    @classmethod
+    def lock_pending(cls, requests):
+        """Lock the requests and return them read again, so that two
+        approvers deciding at once wait for each other and the second sees
+        the decision of the first"""
+        cls.lock(requests)
+        requests = cls.browse([r.id for r in requests])
+        for request in requests:
+            if request.state != 'pending':
+                raise ApprovalError(gettext(
+                        'crm_plus.msg_approval_not_pending',
+                        request=request.rec_name,
+                        state=request.state_string))
+        return requests
+
+    @classmethod
+    def check_decider(cls, requests):
+        "Only the approvers of the current step and CRM managers decide"
+        if is_crm_admin():
+            return
+        for request in requests:
+            if not request.is_approver():
+                raise ApprovalError(gettext(
+                        'crm_plus.msg_approval_not_approver',
+                        request=request.rec_name,
+                        approvers=request.approvers))
+
+    @classmethod
+    def approve(cls, requests, comment=None):
+        """Approve the current step of the requests.
+
+        The document hook runs first so that its refusal (a quota, a
+        budget) leaves the request pending."""
+        History = Pool().get('crm.approval.history')
+        requests = cls.lock_pending(requests)
+        cls.check_decider(requests)
+        history = [r.history_line('approve', comment) for r in requests]
+        advanced, finished = [], []
+        for request in requests:
+            step = request.next_step()
+            if step:
+                request.enter(step)
+                advanced.append(request)
+            else:
+                request.state = 'approved'
+                finished.append(request)
+        cls.run_hook(finished, 'approval_approved')
+        with without_check_access():
+            History.save(history)
+            cls.save(requests)
+        cls.notify(advanced)
+
+    @classmethod
+    def reject(cls, requests, comment=None):
+        "Reject the requests, which ends their flow"
+        History = Pool().get('crm.approval.history')
+        requests = cls.lock_pending(requests)
+        cls.check_decider(requests)
+        history = [r.history_line('reject', comment) for r in requests]
+        for request in requests:
+            request.state = 'rejected'
+        cls.run_hook(requests, 'approval_rejected')
+        with without_check_access():
+            History.save(history)
+            cls.save(requests)
+
+    @classmethod
+    def cancel(cls, requests):
+        "Cancel the requests of documents withdrawn by their requester"
+        History = Pool().get('crm.approval.history')
+        if not requests:
+            return
+        requests = cls.lock_pending(requests)
+        history = [r.history_line('cancel') for r in requests]
+        for request in requests:
+            request.state = 'cancelled'
+        with without_check_access():
+            History.save(history)
+            cls.save(requests)
+
+    @classmethod
+    def run_hook(cls, requests, hook):
+        "Run the hook of the documents of the requests, per document model"
+        pool = Pool()
+        documents = defaultdict(list)
+        for request in requests:
+            documents[request.document.__name__].append(request.document.id)
+        with without_check_access():
+            for model, ids in documents.items():
+                Document = pool.get(model)
+                getattr(Document, hook)(Document.browse(ids))
+
+    def get_approver_users(self):
+        "Return the users who approve the current step"
+        pool = Pool()
+        Group = pool.get('res.group')
+        ModelData = pool.get('ir.model.data')
+        step = self.step
+        if step.approver_kind == 'group':
+            return list(step.group.users)
+        if step.approver_kind == 'user':
+            return [step.user]
+        if self.approver:
+            return employee_users(self.approver)
+        return list(Group(
+                ModelData.get_id('crm_plus', 'group_crm_admin')).users)
+
+    @classmethod
+    def notify(cls, requests):
+        "Notify the approvers of the requests by email and in the client"
+        Notification = Pool().get('res.notification')
+        notifications = []
+        with without_check_access():
+            for request in requests:
+                for user in request.get_approver_users():
+                    notifications.append(request.notify_user(user))
+            Notification.save(notifications)
+        cls.set_notified(requests)
+
+    def notify_user(self, user):
+        "Email the user about the request and return his notification"
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        ModelData = pool.get('ir.model.data')
+        language = user.language.code if user.language else None
+        with Transaction().set_context(language=language):
+            values = {
+                'document': self.rec_name,
+                'requester': self.requester.rec_name,
+                'step': self.step.rec_name,
+                }
+            subject = gettext('crm_plus.msg_approval_email_subject', **values)
+            if user.email:
+                msg = EmailMessage()
+                msg['From'] = config.get('email', 'from')
+                msg['To'] = user.email
+                msg['Subject'] = subject
+                msg.set_content(gettext(
+                        'crm_plus.msg_approval_email_body', **values))
+                send_message_transactional(msg)
+            return Notification(
+                user=user, label=subject,
+                description=gettext(
+                    'crm_plus.msg_approval_notification', **values),
+                action=ModelData.get_id(
+                    'crm_plus', 'act_approval_request_form'))
+
+    @classmethod
+    def set_notified(cls, requests):
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        now = dt.datetime.now()
+        for sub_ids in grouped_slice(
+                [r.id for r in requests], backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.update([table.notified_date], [now],
+                    where=reduce_ids(table.id, sub_ids)))
+
+    @classmethod
+    def send_reminders(cls):
+        "Remind again the approvers of the requests pending for a day"
+        requests = cls.search([
+                ('state', '=', 'pending'),
+                ('notified_date', '<=',
+                    dt.datetime.now() - REMINDER_INTERVAL),
+                ])
+        cls.notify(requests)
+
+
+class ApprovalHistory(ModelSQL, ModelView):
+    __name__ = 'crm.approval.history'
+    __string__ = "Approval History"
+    request = fields.Many2One(
+        'crm.approval.request', "Request", required=True, readonly=True,
+        ondelete='CASCADE')
+    date = fields.DateTime("Date", required=True, readonly=True)
+    step = fields.Many2One(
+        'crm.approval.step', "Step", readonly=True, ondelete='SET NULL')
+    action = fields.Selection([
+            ('submit', "Submitted"),
+            ('approve', "Approved"),
+            ('reject', "Rejected"),
+            ('cancel', "Cancelled"),
+            ], "Action", required=True, readonly=True)
+    user = fields.Many2One('res.user', "User", readonly=True)
+    employee = fields.Many2One(
+        'company.employee', "Employee", readonly=True)
+    comment = fields.Text("Comment", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('request')
+        cls._order = [('date', 'ASC'), ('id', 'ASC')]
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.request, Index.Equality())))
+
+    @classmethod
+    def default_date(cls):
+        return dt.datetime.now()
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if external:
+            raise AccessError(gettext('crm_plus.msg_approval_readonly'))
+
+
+class DecideStart(ModelView):
+    __name__ = 'crm.approval.decide.start'
+    __string__ = "Decide on Approval"
+    comment = fields.Text("Comment")
+
+
+class Decide(Wizard):
+    __name__ = 'crm.approval.decide'
+    __string__ = "Decide on Approval"
+    start = StateView('crm.approval.decide.start',
+        'crm_plus.approval_decide_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Reject", 'reject', 'tryton-back'),
+            Button("Approve", 'approve', 'tryton-ok', default=True),
+            ])
+    approve = StateTransition()
+    reject = StateTransition()
+
+    def transition_approve(self):
+        self.model.approve(list(self.records), self.start.comment)
+        return 'end'
+
+    def transition_reject(self):
+        self.model.reject(list(self.records), self.start.comment)
+        return 'end'

@@ -1,0 +1,337 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Expense requests (费用申请): approved before the money is spent, and
+checked against the budget of their campaign."""
+
+from decimal import Decimal
+
+from sql.aggregate import Sum
+from sql.conditionals import Case, Coalesce
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval, If
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+
+from .approval import ApprovalMixin
+from .dictionary import DictionaryMixin
+from .exceptions import BudgetError
+from .model import RuleCheckedExportMixin
+
+# The states of the expenses that use the budget of their campaign
+COMMITTED = ['waiting', 'approved', 'done']
+
+
+def round_amount(value):
+    "Return the SQL sum value as an amount with two decimals"
+    return Decimal(str(value or 0)).quantize(Decimal('0.01'))
+
+
+class ExpenseType(DictionaryMixin, ModelSQL, ModelView):
+    __name__ = 'crm.expense.type'
+    __string__ = "Expense Type"
+
+
+class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
+        ModelView):
+    __name__ = 'crm.expense'
+    __string__ = "Expense Request"
+    _rec_name = 'name'
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    name = fields.Char("Purpose", required=True, states=_states)
+    employee = fields.Many2One(
+        'company.employee', "Requester", required=True,
+        domain=[('company', '=', Eval('company', -1))], states=_states)
+    date = fields.Date("Date", required=True, states=_states)
+    type = fields.Many2One(
+        'crm.expense.type', "Type", required=True, ondelete='RESTRICT',
+        states=_states)
+    party = fields.Many2One(
+        'party.party', "Customer", ondelete='RESTRICT',
+        domain=[('customer_nature', '!=', None)],
+        context={'company': Eval('company', -1)}, depends={'company'},
+        states=_states)
+    opportunity = fields.Many2One(
+        'crm.opportunity', "Opportunity", ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            If(Bool(Eval('party')), ('party', '=', Eval('party', -1)), ()),
+            ],
+        states=_states)
+    campaign = fields.Many2One(
+        'crm.campaign', "Campaign", ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ('currency', '=', Eval('currency', -1)),
+            ],
+        states=_states)
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, states=_states)
+    amount = fields.Numeric(
+        "Amount", digits=(16, 2), required=True,
+        domain=[('amount', '>', 0)], states=_states)
+    actual_amount = fields.Numeric(
+        "Actual Amount", digits=(16, 2),
+        domain=['OR',
+            ('actual_amount', '=', None),
+            ('actual_amount', '>=', 0),
+            ],
+        states={
+            'readonly': Eval('state') != 'approved',
+            'required': Eval('state') == 'done',
+            },
+        help="The amount really spent, required to mark it as spent.")
+    description = fields.Text("Description", states=_states)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('waiting', "Waiting Approval"),
+            ('approved', "Approved"),
+            ('done', "Spent"),
+            ('rejected', "Rejected"),
+            ('cancelled', "Cancelled"),
+            ], "State", required=True, readonly=True, sort=False)
+    customer_readable = fields.Function(
+        fields.Boolean("Customer Readable"), 'get_customer_readable',
+        searcher='search_customer_readable')
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.campaign, Index.Equality()),
+                    (t.state, Index.Equality())),
+                Index(t, (t.employee, Index.Equality())),
+                Index(t, (t.party, Index.Equality())),
+                })
+        cls._transitions |= {
+            ('draft', 'waiting'),
+            ('waiting', 'approved'),
+            ('waiting', 'rejected'),
+            ('approved', 'done'),
+            ('draft', 'cancelled'),
+            ('waiting', 'cancelled'),
+            ('approved', 'cancelled'),
+            ('rejected', 'draft'),
+            ('cancelled', 'draft'),
+            }
+        cls._buttons.update({
+                'wait': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-forward',
+                    'depends': ['state'],
+                    },
+                'do': {
+                    'invisible': Eval('state') != 'approved',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(
+                        ['draft', 'waiting', 'approved']),
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                'draft': {
+                    'invisible': ~Eval('state').in_(['rejected', 'cancelled']),
+                    'icon': 'tryton-undo',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_currency(cls):
+        Company = Pool().get('company.company')
+        company_id = Transaction().context.get('company')
+        if company_id is not None and company_id >= 0:
+            return Company(company_id).currency.id
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @fields.depends('opportunity', 'party')
+    def on_change_opportunity(self):
+        if self.opportunity and not self.party:
+            self.party = self.opportunity.party
+
+    def get_customer_readable(self, name):
+        return bool(self.party and self.search([
+                    ('id', '=', self.id),
+                    ('customer_readable', '=', True),
+                    ]))
+
+    @classmethod
+    def search_customer_readable(cls, name, clause):
+        """Match the expenses of the customers the user may read.
+
+        The optional customer cannot be in __access__, so the record rule
+        of the expenses asks for the customers' rules through this field."""
+        Rule = Pool().get('ir.rule')
+        with Transaction().set_context(_check_access=True):
+            customers = Rule.domain_get('party.party', 'read')
+        domain = [('party', 'where', customers)]
+        _, operator, value = clause
+        if (operator == '=') == bool(value):
+            return domain
+        return ['OR',
+            ('party', '=', None),
+            ('party', 'not where', customers),
+            ]
+
+    def get_approval_amount(self):
+        return self.amount
+
+    @classmethod
+    def validate_fields(cls, expenses, field_names):
+        super().validate_fields(expenses, field_names)
+        if field_names & {'campaign', 'amount', 'actual_amount', 'state'}:
+            cls.check_budget(expenses)
+
+    @classmethod
+    def check_budget(cls, expenses):
+        """Refuse to commit more than the budget of a campaign.
+
+        The campaigns are locked first, so that two requests submitted at
+        once are summed one after the other."""
+        Campaign = Pool().get('crm.campaign')
+        campaigns = list({e.campaign for e in expenses
+                if e.campaign and e.state in COMMITTED})
+        if not campaigns:
+            return
+        Campaign.lock(campaigns)
+        committed = cls.committed_amounts(campaigns)
+        for campaign in campaigns:
+            amount = committed.get(campaign.id, 0)
+            if campaign.budget is not None and amount > campaign.budget:
+                raise BudgetError(gettext(
+                        'crm_plus.msg_expense_over_budget',
+                        campaign=campaign.rec_name,
+                        budget=campaign.budget,
+                        amount=amount))
+
+    @classmethod
+    def committed_amounts(cls, campaigns):
+        "Return the amount committed per campaign id, the actual when spent"
+        expense = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        spent = Case(
+            (expense.state == 'done',
+                Coalesce(expense.actual_amount, expense.amount)),
+            else_=expense.amount)
+        result = {}
+        for sub_ids in grouped_slice(
+                [c.id for c in campaigns], backend.MAX_QUERY_PARAMS):
+            cursor.execute(*expense.select(
+                    expense.campaign, Sum(spent),
+                    where=reduce_ids(expense.campaign, sub_ids)
+                    & expense.state.in_(COMMITTED),
+                    group_by=[expense.campaign]))
+            result.update((c, round_amount(a)) for c, a in cursor)
+        return result
+
+    @classmethod
+    def check_modification(cls, mode, expenses, values=None, external=False):
+        super().check_modification(
+            mode, expenses, values=values, external=external)
+        if mode == 'delete':
+            for expense in expenses:
+                if expense.state not in {'draft', 'cancelled'}:
+                    raise AccessError(gettext(
+                            'crm_plus.msg_expense_delete',
+                            expense=expense.rec_name))
+
+    @classmethod
+    def copy(cls, expenses, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('actual_amount', None)
+        return super().copy(expenses, default=default)
+
+    @classmethod
+    @ModelView.button
+    def wait(cls, expenses):
+        "Submit the draft expenses for approval"
+        drafts = [e for e in expenses if e.state == 'draft']
+        cls.submit(drafts)
+        cls.request_approval(drafts)
+
+    @classmethod
+    @Workflow.transition('waiting')
+    def submit(cls, expenses):
+        pass
+
+    @classmethod
+    @Workflow.transition('approved')
+    def approval_approved(cls, expenses):
+        pass
+
+    @classmethod
+    @Workflow.transition('rejected')
+    def approval_rejected(cls, expenses):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('done')
+    def do(cls, expenses):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, expenses):
+        cls.cancel_approval(expenses)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, expenses):
+        pass
+
+
+class Campaign(metaclass=PoolMeta):
+    __name__ = 'crm.campaign'
+    expenses = fields.One2Many(
+        'crm.expense', 'campaign', "Expenses", readonly=True)
+    actual_cost = fields.Function(
+        fields.Numeric("Actual Cost", digits=(16, 2),
+            help="The actual amount of the spent expenses."),
+        'get_actual_cost')
+
+    @classmethod
+    def get_actual_cost(cls, campaigns, name):
+        pool = Pool()
+        Expense = pool.get('crm.expense')
+        expense = Expense.__table__()
+        cursor = Transaction().connection.cursor()
+        costs = dict.fromkeys([c.id for c in campaigns], Decimal(0))
+        for sub_ids in grouped_slice(costs, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*expense.select(
+                    expense.campaign, Sum(expense.actual_amount),
+                    where=reduce_ids(expense.campaign, sub_ids)
+                    & (expense.state == 'done'),
+                    group_by=[expense.campaign]))
+            costs.update((c, round_amount(a)) for c, a in cursor)
+        return costs

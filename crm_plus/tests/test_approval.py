@@ -1,0 +1,259 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The approval engine: flows, steps, decisions and no way around them."""
+
+import datetime as dt
+from decimal import Decimal
+
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
+
+from .tools import (
+    CrmTestCase, acting_as, create_customer, create_expense, create_world)
+
+
+class ApprovalTestCase(CrmTestCase):
+    "Test the approval engine"
+
+    def history(self, document):
+        return [(h.action, h.employee.party.name if h.employee else None,
+                h.comment) for h in document.approval.history]
+
+    def submit(self, world, login, amount):
+        "Create and submit an expense of amount as login"
+        Expense = Pool().get('crm.expense')
+        with acting_as(world.users[login]):
+            expense = create_expense(world, login, amount)
+            Expense.wait([expense])
+        return Expense(expense.id)
+
+    def decide(self, world, login, document, action='approve', comment=None):
+        Request = Pool().get('crm.approval.request')
+        with acting_as(world.users[login]):
+            getattr(Request, action)(
+                [Request(document.approval.id)], comment)
+        return type(document)(document.id)
+
+    @with_transaction()
+    def test_two_levels_above_threshold(self):
+        "A large expense goes to the supervisor then the next one up"
+        world = create_world()
+        expense = self.submit(world, 'junior', 20000)
+        self.assertEqual(expense.state, 'waiting')
+        self.assertEqual(expense.approval.approver, world.employees['sales1'])
+
+        with self.assertRaisesRegex(UserError, 'waits for Sales1'):
+            self.decide(world, 'sales2', expense)
+        expense = self.decide(world, 'sales1', expense, comment="OK for me")
+        self.assertEqual(expense.state, 'waiting')
+        self.assertEqual(
+            expense.approval.approver, world.employees['manager'])
+        with self.assertRaisesRegex(UserError, 'waits for Manager'):
+            self.decide(world, 'sales1', expense)
+        expense = self.decide(world, 'manager', expense)
+
+        self.assertEqual(expense.state, 'approved')
+        self.assertEqual(expense.approval.state, 'approved')
+        self.assertEqual(self.history(expense), [
+                ('submit', 'Junior', None),
+                ('approve', 'Sales1', "OK for me"),
+                ('approve', 'Manager', None),
+                ])
+
+    @with_transaction()
+    def test_step_below_threshold_skipped(self):
+        "A small expense needs only the direct supervisor"
+        world = create_world()
+        expense = self.submit(world, 'junior', 500)
+        expense = self.decide(world, 'sales1', expense)
+        self.assertEqual(expense.state, 'approved')
+
+    @with_transaction()
+    def test_reject_with_comment_ends_flow(self):
+        "A rejection ends the flow and keeps the comment"
+        world = create_world()
+        expense = self.submit(world, 'junior', 20000)
+        expense = self.decide(
+            world, 'sales1', expense, 'reject', "Too expensive")
+        self.assertEqual(expense.state, 'rejected')
+        self.assertEqual(expense.approval.state, 'rejected')
+        self.assertEqual(self.history(expense)[-1],
+            ('reject', 'Sales1', "Too expensive"))
+        with self.assertRaisesRegex(UserError, 'no longer pending'):
+            self.decide(world, 'manager', expense)
+
+    @with_transaction()
+    def test_group_and_user_steps_of_company_flow(self):
+        "A company flow with a group step then a user step wins"
+        pool = Pool()
+        Flow = pool.get('crm.approval.flow')
+        Group = pool.get('res.group')
+        world = create_world()
+        finance = Group(name="Finance", users=[world.users['sales2']])
+        finance.save()
+        Flow(name="Expenses", company=world.company, model='crm.expense',
+            steps=[
+                {'name': "Finance", 'approver_kind': 'group',
+                    'group': finance.id},
+                {'name': "Director", 'approver_kind': 'user',
+                    'user': world.users['director'].id},
+                ]).save()
+
+        expense = self.submit(world, 'junior', 100)
+        with self.assertRaisesRegex(UserError, 'waits for Finance'):
+            self.decide(world, 'sales1', expense)
+        expense = self.decide(world, 'sales2', expense)
+        with self.assertRaisesRegex(UserError, 'waits for Director'):
+            self.decide(world, 'sales2', expense)
+        expense = self.decide(world, 'director', expense)
+        self.assertEqual(expense.state, 'approved')
+
+    @with_transaction()
+    def test_crm_manager_decides_any_step(self):
+        "A CRM manager may decide on any step"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        User = pool.get('res.user')
+        world = create_world()
+        crm_admin = ModelData.get_id('crm_plus', 'group_crm_admin')
+        User.write([world.users['sales2']], {
+                'groups': [('add', [crm_admin])]})
+        expense = self.submit(world, 'junior', 100)
+        expense = self.decide(world, 'sales2', expense)
+        self.assertEqual(expense.state, 'approved')
+
+    @with_transaction()
+    def test_no_step_approves_at_once(self):
+        "A document without an applicable step is approved at once"
+        pool = Pool()
+        Flow = pool.get('crm.approval.flow')
+        LockRequest = pool.get('crm.lock.request')
+        world = create_world()
+        Flow.write(Flow.search([('model', '=', 'crm.lock.request')]),
+            {'active': False})
+        party = create_customer("ACME", pool=world.east)
+
+        with acting_as(world.users['junior']):
+            request = LockRequest(party=party)
+            request.save()
+
+        self.assertEqual(LockRequest(request.id).state, 'approved')
+        self.assertEqual(
+            type(party)(party.id).owner, world.employees['junior'])
+
+    @with_transaction()
+    def test_approvers_notified_and_reminded(self):
+        "The approver is notified, and reminded by the cron a day later"
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        Request = pool.get('crm.approval.request')
+        world = create_world()
+        sales1 = world.users['sales1']
+        expense = self.submit(world, 'junior', 100)
+        self.assertEqual(Notification.search_count(
+                [('user', '=', sales1.id)]), 1)
+
+        Request.send_reminders()
+        self.assertEqual(Notification.search_count(
+                [('user', '=', sales1.id)]), 1)
+        table = Request.__table__()
+        Transaction().connection.cursor().execute(*table.update(
+                [table.notified_date],
+                [dt.datetime.now() - dt.timedelta(days=2)]))
+        Request.send_reminders()
+        self.assertEqual(Notification.search_count(
+                [('user', '=', sales1.id)]), 2)
+        self.assertEqual(expense.approval.state, 'pending')
+
+    @with_transaction()
+    def test_to_approve_lists_only_approver(self):
+        "The To Approve list holds what the user may decide"
+        Request = Pool().get('crm.approval.request')
+        world = create_world()
+        expense = self.submit(world, 'junior', 100)
+        with acting_as(world.users['sales1']):
+            self.assertEqual(Request.search([('to_approve', '=', True)]),
+                [expense.approval])
+        with acting_as(world.users['sales2']):
+            self.assertEqual(Request.search([]), [])
+        with acting_as(world.users['junior']):
+            self.assertEqual(Request.search([('to_approve', '=', True)]), [])
+            self.assertEqual(Request.search([]), [expense.approval])
+
+    @with_transaction()
+    def test_state_not_writable(self):
+        "Writing the state or the approval directly is refused"
+        pool = Pool()
+        Expense = pool.get('crm.expense')
+        LockRequest = pool.get('crm.lock.request')
+        world = create_world()
+        expense = self.submit(world, 'junior', 100)
+        party = create_customer("ACME", pool=world.east)
+
+        with acting_as(world.users['junior']):
+            request = LockRequest(party=party)
+            request.save()
+            for record, values in [
+                    (expense, {'state': 'approved'}),
+                    (expense, {'state': 'done', 'actual_amount': 1}),
+                    (expense, {'approval': None}),
+                    (request, {'state': 'approved'}),
+                    ]:
+                with self.subTest(values=values), \
+                        self.assertRaisesRegex(AccessError, 'cannot be'
+                            '|set by its approval flow'):
+                    type(record).write([type(record)(record.id)], values)
+        self.assertEqual(Expense(expense.id).state, 'waiting')
+        self.assertEqual(LockRequest(request.id).state, 'requested')
+
+    @with_transaction()
+    def test_create_or_import_past_approval_refused(self):
+        "Creating or importing an approved document is refused"
+        pool = Pool()
+        Expense = pool.get('crm.expense')
+        world = create_world()
+        expense_type = create_expense(world, 'junior', 1).type
+        with acting_as(world.users['junior']):
+            with self.assertRaisesRegex(AccessError, 'initial state'):
+                Expense.create([{
+                            'name': "Dinner", 'type': expense_type.id,
+                            'amount': Decimal(100), 'state': 'approved'}])
+            with self.assertRaisesRegex(AccessError, 'initial state'):
+                Expense.import_data(
+                    ['name', 'type', 'amount', 'state'],
+                    [["Dinner", expense_type.name, '100', 'approved']])
+            self.assertEqual(Expense.import_data(
+                    ['name', 'type', 'amount'],
+                    [["Dinner", expense_type.name, '100']]), 1)
+
+    @with_transaction()
+    def test_copy_restarts_approval(self):
+        "A copy of an approved document is a draft without approval"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        expense = self.submit(world, 'junior', 100)
+        expense = self.decide(world, 'sales1', expense)
+        with acting_as(world.users['junior']):
+            copy, = Expense.copy([expense])
+            with self.assertRaisesRegex(AccessError, 'initial state'):
+                Expense.copy([expense], default={'state': 'approved'})
+        self.assertEqual((copy.state, copy.approval), ('draft', None))
+
+    @with_transaction()
+    def test_requests_and_history_read_only(self):
+        "Nobody edits an approval request or its history by hand"
+        pool = Pool()
+        Request = pool.get('crm.approval.request')
+        History = pool.get('crm.approval.history')
+        world = create_world()
+        expense = self.submit(world, 'junior', 100)
+        with acting_as(world.users['sales1']):
+            with self.assertRaises(AccessError):
+                Request.write([expense.approval], {'state': 'approved'})
+            with self.assertRaises(AccessError):
+                History.delete(list(expense.approval.history))
+        self.assertEqual(expense.approval.state, 'pending')
+

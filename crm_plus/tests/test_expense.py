@@ -1,0 +1,222 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Expense requests: approval before spending, campaign budgets."""
+
+import threading
+import time
+import unittest
+from decimal import Decimal
+from unittest.mock import patch
+
+from trytond import backend
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError, RequiredValidationError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, with_transaction
+
+from .tools import (
+    CrmTestCase, acting_as, create_customer, create_expense, create_world,
+    run_in_transaction)
+
+# Long enough for the other transaction to reach the same rows
+CHECK_DELAY = 0.3
+
+
+def create_campaign(world, budget):
+    Campaign = Pool().get('crm.campaign')
+    Date = Pool().get('ir.date')
+    campaign = Campaign(
+        company=world.company, name="Fair", employee=world.employees['sales1'],
+        start_date=Date.today(), end_date=Date.today(),
+        currency=world.company.currency, budget=Decimal(budget))
+    campaign.save()
+    return campaign
+
+
+def approve(world, expense):
+    "Approve the expense as the requester's supervisor"
+    Request = Pool().get('crm.approval.request')
+    supervisor = expense.employee.supervisor.party.name.lower()
+    with acting_as(world.users[supervisor]):
+        Request.approve([Request(expense.approval.id)])
+
+
+class ExpenseTestCase(CrmTestCase):
+    "Test expense requests"
+
+    @with_transaction()
+    def test_expense_spent_after_approval(self):
+        "An approved expense is spent with its actual amount"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        campaign = create_campaign(world, 1000)
+        expense = create_expense(world, 'junior', 300, campaign=campaign)
+        with acting_as(world.users['junior']):
+            Expense.wait([expense])
+        approve(world, Expense(expense.id))
+
+        with acting_as(world.users['junior']):
+            expense = Expense(expense.id)
+            self.assertEqual(expense.state, 'approved')
+            expense.actual_amount = Decimal(280)
+            expense.save()
+            Expense.do([expense])
+        self.assertEqual(Expense(expense.id).state, 'done')
+        self.assertEqual(type(campaign)(campaign.id).actual_cost, 280)
+
+    @with_transaction()
+    def test_spent_needs_actual_amount(self):
+        "An expense is not spent without its actual amount"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        expense = create_expense(world, 'junior', 300)
+        with acting_as(world.users['junior']):
+            Expense.wait([expense])
+        approve(world, Expense(expense.id))
+        with acting_as(world.users['junior']):
+            with self.assertRaises(RequiredValidationError):
+                Expense.do([Expense(expense.id)])
+
+    @with_transaction()
+    def test_campaign_budget_not_exceeded(self):
+        "A request beyond the budget of the campaign is refused"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        campaign = create_campaign(world, 1000)
+        first = create_expense(world, 'junior', 600, campaign=campaign)
+        second = create_expense(world, 'sales2', 500, campaign=campaign)
+        with acting_as(world.users['junior']):
+            Expense.wait([first])
+        with acting_as(world.users['sales2']):
+            with self.assertRaisesRegex(UserError, 'over its budget'):
+                Expense.wait([second])
+
+    @with_transaction()
+    def test_cancelled_expense_frees_budget(self):
+        "A cancelled request gives its amount back to the campaign"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        campaign = create_campaign(world, 1000)
+        first = create_expense(world, 'junior', 600, campaign=campaign)
+        second = create_expense(world, 'sales2', 500, campaign=campaign)
+        with acting_as(world.users['junior']):
+            Expense.wait([first])
+            Expense.cancel([Expense(first.id)])
+        with acting_as(world.users['sales2']):
+            Expense.wait([second])
+        self.assertEqual(Expense(second.id).state, 'waiting')
+        self.assertEqual(Expense(first.id).approval.state, 'cancelled')
+
+    @with_transaction()
+    def test_rejected_expense_redrafted(self):
+        "A rejected expense can be redrafted and submitted again"
+        pool = Pool()
+        Expense = pool.get('crm.expense')
+        Request = pool.get('crm.approval.request')
+        world = create_world()
+        expense = create_expense(world, 'junior', 100)
+        with acting_as(world.users['junior']):
+            Expense.wait([expense])
+        with acting_as(world.users['sales1']):
+            Request.reject([Request(Expense(expense.id).approval.id)])
+        with acting_as(world.users['junior']):
+            Expense.draft([Expense(expense.id)])
+            Expense.wait([Expense(expense.id)])
+        expense = Expense(expense.id)
+        self.assertEqual(expense.state, 'waiting')
+        self.assertEqual(expense.approval.state, 'pending')
+        self.assertEqual(
+            Request.search_count([('document', '=', str(expense))]), 2)
+
+    @with_transaction()
+    def test_expense_visibility(self):
+        "Expenses follow their customer, else the org chart of the requester"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        own = create_expense(world, 'junior', 100)
+        customer = create_customer(
+            "ACME", pool=world.east, owner=world.employees['sales2'])
+        for_customer = create_expense(world, 'manager', 100, party=customer)
+
+        for login, expected in [
+                ('junior', {own}),
+                ('sales1', {own}),
+                ('sales2', {for_customer}),
+                ('director', {own, for_customer}),
+                ]:
+            with self.subTest(login=login), acting_as(world.users[login]):
+                self.assertEqual(set(Expense.search([])), expected)
+
+    @with_transaction()
+    def test_only_drafts_deleted(self):
+        "Only draft or cancelled expenses are deleted"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        expense = create_expense(world, 'junior', 100)
+        with acting_as(world.users['junior']):
+            Expense.wait([expense])
+            with self.assertRaisesRegex(AccessError, 'cannot be deleted'):
+                Expense.delete([Expense(expense.id)])
+
+
+@unittest.skipIf(backend.name != 'postgresql',
+    "SQLite serializes every transaction")
+class ExpenseConcurrencyTestCase(CrmTestCase):
+    "Test concurrent expense requests"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        run_in_transaction(DB_NAME, 0, cls.create_data)
+
+    @classmethod
+    def create_data(cls):
+        world = create_world()
+        cls.users = {n: u.id for n, u in world.users.items()}
+        campaign = create_campaign(world, 1000)
+        cls.expenses = [
+            create_expense(world, login, 600, campaign=campaign).id
+            for login in ['sales1', 'sales2']]
+
+    def test_budget_holds_under_concurrent_requests(self):
+        "Two requests submitted at once cannot overspend the budget"
+        Expense = Pool(DB_NAME).get('crm.expense')
+        committed_amounts = Expense.committed_amounts.__func__
+        barrier = threading.Barrier(2)
+        results = [None, None]
+
+        def slow_committed_amounts(cls, campaigns):
+            amounts = committed_amounts(cls, campaigns)
+            time.sleep(CHECK_DELAY)
+            return amounts
+
+        def submit(index, login, expense_id):
+            user_id = self.users[login]
+            context = run_in_transaction(DB_NAME, user_id, lambda: Pool().get(
+                    'res.user').get_preferences(context_only=True))
+            context['_check_access'] = True
+            barrier.wait()
+
+            def do_submit():
+                Expense = Pool().get('crm.expense')
+                Expense.wait(Expense.browse([expense_id]))
+            try:
+                run_in_transaction(DB_NAME, user_id, do_submit, context)
+                results[index] = 'submitted'
+            except UserError as error:
+                results[index] = error.message
+
+        with patch.object(Expense, 'committed_amounts',
+                classmethod(slow_committed_amounts)):
+            threads = [threading.Thread(target=submit, args=(i, l, e))
+                for i, (l, e) in enumerate(
+                    zip(['sales1', 'sales2'], self.expenses))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        self.assertEqual(results.count('submitted'), 1, results)
+        self.assertRegex(
+            [r for r in results if r != 'submitted'][0], 'over its budget')
+
