@@ -28,3 +28,7 @@ class WatchError(ValidationError):
 class LockRequestError(UserError):
     pass
 
+
+
+class LeadError(UserError):
+    pass

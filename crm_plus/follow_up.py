@@ -119,7 +119,7 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
 
     @classmethod
     def delete(cls, follow_ups):
-        party_ids = {f.party.id for f in follow_ups}
+        party_ids = {f.party.id for f in follow_ups if f.party}
         super().delete(follow_ups)
         Pool().get('party.party').update_follow_up_stats(list(party_ids))
 
@@ -127,7 +127,7 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
     def _update_parties(cls, follow_ups):
         pool = Pool()
         Party = pool.get('party.party')
-        party_ids = list({f.party.id for f in follow_ups})
+        party_ids = list({f.party.id for f in follow_ups if f.party})
         Party.update_follow_up_stats(party_ids, restart_release=True)
 
 
@@ -167,7 +167,8 @@ class FollowUpComment(ModelSQL, ModelView):
         notifications = []
         for comment in comments:
             party = comment.follow_up.party
-            owner = party.owner or comment.follow_up.employee
+            owner = (party.owner if party else None) \
+                or comment.follow_up.employee
             if owner == current_employee():
                 continue
             for user in employee_users(owner):
@@ -177,7 +178,8 @@ class FollowUpComment(ModelSQL, ModelView):
                         description=gettext(
                             'crm_plus.msg_follow_up_commented',
                             reviewer=comment.employee.rec_name,
-                            customer=party.rec_name,
+                            customer=(
+                                party or comment.follow_up.lead).rec_name,
                             follow_up=comment.follow_up.rec_name),
                         model='crm.follow_up',
                         records=str([comment.follow_up.id]),

@@ -9,6 +9,8 @@
            └─ sales2
 """
 
+import base64
+import json
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -110,3 +112,30 @@ def run_in_transaction(database, user, func, context=None, retry=10):
             if not retry:
                 raise
             retry -= 1
+
+
+def rpc(test, login, method, *params):
+    """Call method over the JSON-RPC route of the RouteTestCase test as
+    login, with the context of the user, and return its result"""
+    client = test.client()
+    url = f'/{test.db_name}/rpc/'
+    response = client.post(url, json={
+            'id': 0, 'method': 'common.db.login',
+            'params': [login, {'password': PASSWORD}, 'en']})
+    user_id, session = response.json['result'][:2]
+    token = base64.b64encode(
+        f'{login}:{user_id}:{session}'.encode()).decode()
+    headers = {'Authorization': f'Session {token}'}
+    context = client.post(url, headers=headers, json={
+            'id': 1, 'method': 'model.res.user.get_preferences',
+            'params': [True, {}]}).json['result']
+    response = client.post(url, headers=headers, json={
+            'id': 2, 'method': method, 'params': [*params, context]})
+    payload = json.loads(response.get_data())
+    if 'error' in payload:
+        raise RPCError(payload['error'])
+    return payload['result']
+
+
+class RPCError(Exception):
+    pass
