@@ -323,7 +323,8 @@ class Lead(metaclass=PoolMeta):
         except (TransactionError, backend.DatabaseOperationalError):
             raise
         except Exception:
-            logger.exception("inbound email %s unreadable", inbound_email.id)
+            logger.exception(
+                "inbound email to %s unreadable", inbound_email.inbox.rec_name)
             return cls._reject(inbound_email, Rejection('unreadable'))
         # Serialize the emails so that the same Message-ID posted twice at
         # once is seen by the second one
@@ -341,15 +342,15 @@ class Lead(metaclass=PoolMeta):
             lead.save()
         cls._attach_email(lead, parsed)
         inbound_email.crm_reason = None
-        logger.info("inbound email %s: %s stored on lead %s",
-            inbound_email.id, parsed.message_id, lead.number)
+        logger.info("inbound email to %s: %s stored on lead %s",
+            inbound_email.inbox.rec_name, parsed.message_id, lead.number)
         return lead
 
     @classmethod
     def _reject(cls, inbound_email, rejection):
         inbound_email.crm_reason = str(rejection)[:500]
-        logger.warning("inbound email %s refused: %s (%s)",
-            inbound_email.id, rejection.reason, rejection.values)
+        logger.warning("inbound email to %s refused: %s (%s)",
+            inbound_email.inbox.rec_name, rejection.reason, rejection.values)
 
     @classmethod
     def _lead_answered(cls, parsed, company):
@@ -418,8 +419,8 @@ class InboundEmail(metaclass=PoolMeta):
             return super()._as_dict(raw)
         except Exception:
             logger.warning(
-                "inbound email %s: headers unreadable", self.id,
-                exc_info=True)
+                "inbound email to %s: headers unreadable",
+                self.inbox.rec_name, exc_info=True)
             return {}
 
 
