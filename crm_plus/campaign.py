@@ -2,24 +2,48 @@
 # this repository contains the full copyright notices and license terms.
 """Marketing campaigns (市场活动)."""
 
+from decimal import Decimal
+
+from sql import Literal
+from sql.aggregate import Count, Sum
+from sql.conditionals import Case
+
+from trytond import backend
+from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+from .dictionary import DictionaryMixin
+from .exceptions import CampaignError
 from .model import RuleCheckedExportMixin
+from .notify import notify_employees
+
+CLOSED_STATES = {'done', 'cancelled'}
+
+
+class CampaignType(DictionaryMixin, ModelSQL, ModelView):
+    __name__ = 'crm.campaign.type'
+    __string__ = "Campaign Type"
 
 
 class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.campaign'
     __string__ = "Campaign"
-    _states = {'readonly': Eval('state').in_(['done', 'cancelled'])}
+    _states = {'readonly': Eval('state').in_(list(CLOSED_STATES))}
 
     company = fields.Many2One(
         'company.company', "Company", required=True, states=_states)
     name = fields.Char("Name", required=True, states=_states)
+    type = fields.Many2One(
+        'crm.campaign.type', "Type", ondelete='RESTRICT', states=_states)
     employee = fields.Many2One(
         'company.employee', "Responsible", required=True,
+        domain=[('company', '=', Eval('company', -1))], states=_states)
+    participants = fields.Many2Many(
+        'crm.campaign-participant', 'campaign', 'employee', "Participants",
         domain=[('company', '=', Eval('company', -1))], states=_states)
     start_date = fields.Date("Start Date", required=True, states=_states)
     end_date = fields.Date(
@@ -31,6 +55,24 @@ class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     budget = fields.Numeric(
         "Budget", digits=(16, 2), domain=[('budget', '>=', 0)],
         states=_states)
+    expected_effect = fields.Text("Expected Effect", states=_states)
+    target_customers = fields.Many2Many(
+        'crm.campaign-party', 'campaign', 'party', "Target Customers",
+        domain=[('customer_nature', '!=', None)],
+        context={'company': Eval('company', -1)}, depends={'company'},
+        states=_states)
+    products = fields.Many2Many(
+        'crm.campaign-product', 'campaign', 'product', "Products",
+        context={'company': Eval('company', -1)}, depends={'company'},
+        states=_states)
+    opportunities = fields.One2Many(
+        'crm.opportunity', 'campaign', "Opportunities", readonly=True)
+    opportunity_count = fields.Function(
+        fields.Integer("Opportunities"), 'get_results')
+    won_count = fields.Function(
+        fields.Integer("Won Opportunities"), 'get_results')
+    won_amount = fields.Function(
+        fields.Numeric("Won Amount", digits=(16, 2)), 'get_results')
     description = fields.Text("Description", states=_states)
     state = fields.Selection([
             ('draft', "Draft"),
@@ -40,6 +82,7 @@ class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
             ('done', "Done"),
             ('cancelled', "Cancelled"),
             ], "State", required=True, readonly=True, sort=False)
+    state_string = state.translated('state')
 
     del _states
 
@@ -51,6 +94,35 @@ class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         cls._sql_indexes.add(
             Index(t, (t.state, Index.Equality()),
                 (t.start_date, Index.Range())))
+        cls._transitions |= {
+            ('draft', 'waiting'),
+            ('waiting', 'approved'),
+            ('waiting', 'draft'),
+            ('approved', 'in_progress'),
+            ('in_progress', 'done'),
+            ('draft', 'cancelled'),
+            ('waiting', 'cancelled'),
+            ('approved', 'cancelled'),
+            ('in_progress', 'cancelled'),
+            }
+        cls._buttons.update({
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'start': {
+                    'invisible': Eval('state') != 'approved',
+                    'depends': ['state'],
+                    },
+                'do': {
+                    'invisible': Eval('state') != 'in_progress',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state').in_(list(CLOSED_STATES)),
+                    'depends': ['state'],
+                    },
+                })
 
     @classmethod
     def default_company(cls):
@@ -69,8 +141,139 @@ class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def default_budget(cls):
-        return 0
+        return Decimal(0)
 
     @classmethod
     def default_state(cls):
         return 'draft'
+
+    @classmethod
+    def get_results(cls, campaigns, names):
+        "Count and sum the opportunities of the campaigns in SQL"
+        Opportunity = Pool().get('crm.opportunity')
+        opportunity = Opportunity.__table__()
+        cursor = Transaction().connection.cursor()
+        results = {c.id: (0, 0, Decimal(0)) for c in campaigns}
+        won = opportunity.state == 'won'
+        for sub_ids in grouped_slice(results, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*opportunity.select(
+                    opportunity.campaign,
+                    Count(Literal('*')),
+                    Sum(Case((won, 1), else_=0)),
+                    Sum(Case((won, opportunity.amount), else_=0)),
+                    where=reduce_ids(opportunity.campaign, sub_ids),
+                    group_by=[opportunity.campaign]))
+            for campaign_id, count, won_count, won_amount in cursor:
+                results[campaign_id] = (
+                    count, won_count, Decimal(str(won_amount or 0)))
+        columns = ['opportunity_count', 'won_count', 'won_amount']
+        return {name: {id_: values[columns.index(name)]
+                for id_, values in results.items()}
+            for name in names}
+
+    @classmethod
+    def check_modification(cls, mode, campaigns, values=None, external=False):
+        super().check_modification(
+            mode, campaigns, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            for campaign in campaigns:
+                if campaign.state in CLOSED_STATES:
+                    raise CampaignError(gettext(
+                            'crm_plus.msg_campaign_closed',
+                            campaign=campaign.rec_name,
+                            state=campaign.state_string))
+
+    @classmethod
+    def copy(cls, campaigns, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('opportunities')
+        return super().copy(campaigns, default=default)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('waiting')
+    def submit(cls, campaigns):
+        "Ask for the approval of the campaign"
+
+    @classmethod
+    @Workflow.transition('approved')
+    def approve(cls, campaigns):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('in_progress')
+    def start(cls, campaigns):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('done')
+    def do(cls, campaigns):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, campaigns):
+        pass
+
+    @classmethod
+    def remind_participants(cls):
+        "Tell the people of the campaigns that start or end today"
+        Date = Pool().get('ir.date')
+        today = Date.today()
+        for state, date_field, label, message in [
+                ('approved', 'start_date',
+                    'crm_plus.msg_campaign_starts_label',
+                    'crm_plus.msg_campaign_starts'),
+                ('in_progress', 'end_date',
+                    'crm_plus.msg_campaign_ends_label',
+                    'crm_plus.msg_campaign_ends'),
+                ]:
+            for campaign in cls.search([
+                        ('state', '=', state),
+                        (date_field, '=', today),
+                        ]):
+                notify_employees(
+                    campaign.people(), label, message, model=cls.__name__,
+                    records=[campaign.id], email=True,
+                    campaign=campaign.rec_name,
+                    start=campaign.start_date, end=campaign.end_date)
+
+    def people(self):
+        "Return the responsible and the participants"
+        return [self.employee] + [
+            e for e in self.participants if e != self.employee]
+
+
+class CampaignParticipant(ModelSQL):
+    __name__ = 'crm.campaign-participant'
+    __string__ = "Campaign Participant"
+    campaign = fields.Many2One(
+        'crm.campaign', "Campaign", required=True, ondelete='CASCADE')
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, ondelete='CASCADE')
+
+
+class CampaignParty(ModelSQL):
+    __name__ = 'crm.campaign-party'
+    __string__ = "Campaign Target Customer"
+    campaign = fields.Many2One(
+        'crm.campaign', "Campaign", required=True, ondelete='CASCADE')
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('party')
+
+
+class CampaignProduct(ModelSQL):
+    __name__ = 'crm.campaign-product'
+    __string__ = "Campaign Product"
+    campaign = fields.Many2One(
+        'crm.campaign', "Campaign", required=True, ondelete='CASCADE')
+    product = fields.Many2One(
+        'product.product', "Product", required=True, ondelete='CASCADE')

@@ -29,6 +29,13 @@ class LockRequestError(UserError):
     pass
 
 
+class OpportunityError(UserError):
+    pass
+
+
+class CampaignError(UserError):
+    pass
+
 
 class LeadError(UserError):
     pass

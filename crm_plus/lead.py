@@ -495,6 +495,10 @@ class FollowUp(metaclass=PoolMeta):
         cls.__access__.discard('party')
         cls.party.required = False
         cls.party.states['required'] = ~Eval('lead')
+        # An opportunity needs a customer: convert the lead instead
+        button = cls._buttons['create_opportunity']
+        button['invisible'] |= ~Eval('party')
+        button['depends'] = [*button['depends'], 'party']
         t = cls.__table__()
         cls._sql_indexes.add(
             Index(t, (t.lead, Index.Equality()), where=t.lead != None))  # noqa: E711

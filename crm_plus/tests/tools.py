@@ -12,14 +12,17 @@
 import base64
 import json
 from contextlib import contextmanager
+from itertools import count
 from types import SimpleNamespace
 
 from trytond import backend
 from trytond.modules.company.tests import create_company, create_employee
 from trytond.pool import Pool
+from trytond.tests.test_tryton import TestCase, activate_module, drop_db
 from trytond.transaction import Transaction, TransactionError
 
 PASSWORD = 'Crm-Plus-2026!'
+NUMBERS = count(1)
 HIERARCHY = [
     ('director', None),
     ('manager', 'director'),
@@ -84,6 +87,27 @@ def create_customer(name, pool=None, owner=None, **values):
     return party
 
 
+def create_opportunity(world, salesperson='sales1', **values):
+    "Create an opportunity of the salesperson on a new customer they own"
+    Opportunity = Pool().get('crm.opportunity')
+    employee = world.employees[salesperson]
+    if 'party' not in values:
+        values['party'] = create_customer(
+            "Customer %s of %s" % (next(NUMBERS), salesperson),
+            owner=employee)
+    with acting_as(world.users[salesperson]):
+        opportunity = Opportunity(name="ERP project", **values)
+        opportunity.save()
+    return Opportunity(opportunity.id)
+
+
+def move_in_progress(opportunity):
+    Opportunity = Pool().get('crm.opportunity')
+    Opportunity.submit([opportunity])
+    Opportunity.open([opportunity])
+    return Opportunity(opportunity.id)
+
+
 @contextmanager
 def acting_as(user):
     "Run as the user with the context the client would send"
@@ -139,3 +163,20 @@ def rpc(test, login, method, *params):
 
 class RPCError(Exception):
     pass
+
+
+class CrmTestCase(TestCase):
+    """Tests in a database with the module activated, without the generic
+    checks of ModuleTestCase that test_module.py already runs"""
+    module = 'crm_plus'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        drop_db()
+        activate_module([cls.module])
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
