@@ -17,12 +17,14 @@ from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
+from sql import Select
+
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import TransactionError
+from trytond.transaction import Transaction, TransactionError
 
 from .lead import find_customer_contact
 
@@ -280,6 +282,11 @@ def html_to_text(html):
     return '\n'.join(l for l in lines if l)
 
 
+def _lock_key(value):
+    "Return the advisory lock number of value"
+    return int(hashlib.sha256(value.encode()).hexdigest(), 16) % 10**15
+
+
 class LeadEmail(ModelSQL, ModelView):
     __name__ = 'crm.lead.email'
     __string__ = "Lead Email"
@@ -312,12 +319,10 @@ class Lead(metaclass=PoolMeta):
     def from_inbound_email(cls, inbound_email, rule):
         """Create a lead from the email, or add the email to the lead it
         answers; a refused email is logged and its reason stored"""
-        pool = Pool()
-        Configuration = pool.get('crm.configuration')
-        LeadEmail = pool.get('crm.lead.email')
+        Configuration = Pool().get('crm.configuration')
         max_size = Configuration(1).lead_attachment_max_size
         try:
-            parsed = parse_email(inbound_email.data, max_size)
+            parsed = parse_email(bytes(inbound_email.data or b''), max_size)
         except Rejection as rejection:
             return cls._reject(inbound_email, rejection)
         except (TransactionError, backend.DatabaseOperationalError):
@@ -326,16 +331,10 @@ class Lead(metaclass=PoolMeta):
             logger.exception(
                 "inbound email to %s unreadable", inbound_email.inbox.rec_name)
             return cls._reject(inbound_email, Rejection('unreadable'))
-        # Serialize the emails so that the same Message-ID posted twice at
-        # once is seen by the second one
-        LeadEmail.lock()
-        duplicates = LeadEmail.search([
-                ('message_id', '=', parsed.message_id),
-                ], limit=1)
-        if duplicates:
+        received = cls._received_lead(parsed.message_id)
+        if received:
             return cls._reject(inbound_email, Rejection(
-                    'duplicate', email=parsed.message_id,
-                    lead=duplicates[0].lead.rec_name))
+                    'duplicate', email=parsed.message_id, lead=received))
         lead = cls._lead_answered(parsed, rule.crm_company)
         if not lead:
             lead = cls._lead_from_email(parsed, rule)
@@ -345,6 +344,28 @@ class Lead(metaclass=PoolMeta):
         logger.info("inbound email to %s: %s stored on lead %s",
             inbound_email.inbox.rec_name, parsed.message_id, lead.number)
         return lead
+
+    @classmethod
+    def _received_lead(cls, message_id):
+        """Return the name of the lead that already stores the Message-ID.
+
+        On PostgreSQL, a lock on the Message-ID, kept until the end of the
+        transaction, makes a concurrent delivery of the same email wait,
+        and the search runs in a new transaction to see what that delivery
+        committed meanwhile; the unique constraint is the last guard."""
+        LeadEmail = Pool().get('crm.lead.email')
+        transaction = Transaction()
+        database = transaction.database
+        domain = [('message_id', '=', message_id)]
+        if not database.has_select_for():
+            emails = LeadEmail.search(domain, limit=1)
+            return emails[0].lead.rec_name if emails else None
+        cursor = transaction.connection.cursor()
+        cursor.execute(*Select([database.lock_id(
+                        _lock_key(f'crm.lead.email,{message_id}'), True)]))
+        with transaction.new_transaction(readonly=True):
+            emails = LeadEmail.search(domain, limit=1)
+            return emails[0].lead.rec_name if emails else None
 
     @classmethod
     def _reject(cls, inbound_email, rejection):
