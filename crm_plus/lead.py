@@ -2,6 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 """Leads (销售线索): unverified sales prospects, converted to opportunities."""
 
+from sql import For
 from sql.functions import Lower
 
 from trytond.i18n import gettext
@@ -448,19 +449,32 @@ class LeadAssignment(
                 return employee
 
     def next_member(self):
-        """Return the team member after the last one assigned and remember
-        it; the rule row is locked so that two emails never get the same
-        turn"""
-        self.lock()
+        "Return the team member after the last one assigned and remember it"
         members = sorted(self.team.members, key=lambda e: e.id)
         if not members:
             return
-        last = self.last_employee.id if self.last_employee else -1
-        employee = next(
-            (e for e in members if e.id > last), members[0])
+        last = self._lock_last_employee()
+        employee = next((e for e in members if e.id > last), members[0])
         self.last_employee = employee
         self.save()
         return employee
+
+    def _lock_last_employee(self):
+        """Return the id of the last employee assigned, locking the rule
+        until the end of the transaction.
+
+        A concurrent assignment waits for the lock, then PostgreSQL makes
+        it start again because it read an outdated turn: two emails never
+        get the same turn."""
+        transaction = Transaction()
+        table = self.__table__()
+        cursor = transaction.connection.cursor()
+        for_ = (For('UPDATE') if transaction.database.has_select_for()
+            else None)
+        cursor.execute(*table.select(table.last_employee,
+                where=table.id == self.id, for_=for_))
+        last, = cursor.fetchone()
+        return last if last is not None else -1
 
 
 def _domain_matches(domain, rule_domain):

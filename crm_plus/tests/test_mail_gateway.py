@@ -255,26 +255,41 @@ class CrmPlusMailGatewayTestCase(RouteTestCase):
         "An unknown inbox identifier is not found"
         self.assertEqual(self.post(message('x@a.test', "x"), 'unknown'), 404)
 
+    def post_at_once(self, messages):
+        "Post the messages together, each from its own thread"
+        barrier = threading.Barrier(len(messages))
+        statuses = []
+
+        def post(data):
+            client = self.client()
+            barrier.wait()
+            statuses.append(self.post(data, client=client))
+        threads = [threading.Thread(target=post, args=(m,)) for m in messages]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return statuses
+
     @unittest.skipIf(backend.name != 'postgresql',
         "SQLite serializes every transaction")
     def test_concurrent_same_message_id(self):
         "The same email posted twice at once creates one lead"
         data = message('race@a.test', "Race")
         before = self.counts()
-        barrier = threading.Barrier(2)
-        statuses = []
-
-        def post():
-            client = self.client()
-            barrier.wait()
-            statuses.append(self.post(data, client=client))
-        threads = [threading.Thread(target=post) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        self.assertEqual(statuses, [204, 204])
+        self.assertEqual(self.post_at_once([data, data]), [204, 204])
         self.assertEqual(self.counts()[:2], (before[0] + 1, before[1] + 1))
+
+    @unittest.skipIf(backend.name != 'postgresql',
+        "SQLite serializes every transaction")
+    def test_concurrent_round_robin(self):
+        "Two emails at once go to two different members of the team"
+        self.assertEqual(self.post_at_once([
+                    message('turn-1@a.test', "Turn", sender='t1@x.test'),
+                    message('turn-2@a.test', "Turn", sender='t2@y.test'),
+                    ]), [204, 204])
+        self.assertNotEqual(self.lead_of('turn-1@a.test')['employee'],
+            self.lead_of('turn-2@a.test')['employee'])
 
 
 del RouteTestCase
