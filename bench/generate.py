@@ -19,7 +19,11 @@ Data shape (fractions of the customers, drawn with a fixed seed):
    next_contact_date are exactly what update_follow_up_stats computes;
  - status: 15 % deal (exempt from release), 40 % potential, 30 %
    intention, 15 % lost;
- - a phone and an email per customer.
+ - a phone and an email per customer;
+ - one opportunity per customer (1,000,000), of its owner or a
+   salesperson, at a random stage of the funnel: 10 % suspended and due
+   for reactivation today, 60 % in progress, 10 % draft, 12 % won, 8 %
+   lost; amount 10,000-1,000,000, expected signing in the next 180 days.
 With the release rule "90 days without follow-up", about 10 % of all
 customers (25 % of the owned ones) are due for release.
 """
@@ -147,7 +151,7 @@ def set_party_sequence(database, next_number):
 
 # The tables loaded in bulk; their indexes are rebuilt after the load
 TABLES = ['party_party', 'party_contact_mechanism', 'crm_follow_up',
-    'crm_ownership_log']
+    'crm_ownership_log', 'crm_opportunity']
 
 
 def drop_indexes(cursor):
@@ -196,6 +200,8 @@ def generate(cursor, ids, n, code_start):
     cursor.execute(CONTACT_SQL, params)
     log('inserting crm_ownership_log')
     cursor.execute(LOG_SQL, params)
+    log('inserting crm_opportunity')
+    cursor.execute(OPPORTUNITY_SQL, params)
     for table in TABLES:
         cursor.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -307,6 +313,41 @@ SELECT 'assign', p.owner_since, 1, p.owner_since, e.supervisor, NULL,
 FROM party_party p JOIN company_employee e ON e.id = p.owner
 WHERE p.customer_nature IS NOT NULL
 ORDER BY p.id
+"""
+
+OPPORTUNITY_SQL = """
+WITH s AS (
+    SELECT array_agg(id ORDER BY sequence, id) AS ids,
+        array_agg(probability ORDER BY sequence, id) AS probabilities
+    FROM crm_opportunity_stage),
+o AS (
+    SELECT p.id AS party, p.owner, random() AS r_state,
+        1 + floor(random() * array_length(s.ids, 1))::int AS k,
+        random() AS r_amount, random() AS r_date, random() AS r_emp
+    FROM party_party p, s
+    WHERE p.customer_nature IS NOT NULL)
+INSERT INTO crm_opportunity (company, name, party, employee, currency,
+    amount, start_date, expected_date, stage, probability, kind, state,
+    reactivation_date, close_date, create_uid, create_date)
+SELECT %(company)s, 'Opportunity ' || o.party, o.party,
+    COALESCE(o.owner,
+        (%(sales)s::int[])[1 + floor(o.r_emp * 16)::int]),
+    c.currency, round((10000 + o.r_amount * 990000)::numeric, 2),
+    current_date - floor(o.r_date * 365)::int,
+    current_date + floor(o.r_date * 180)::int,
+    s.ids[o.k], s.probabilities[o.k], 'normal',
+    CASE WHEN o.r_state < 0.10 THEN 'suspended'
+        WHEN o.r_state < 0.70 THEN 'in_progress'
+        WHEN o.r_state < 0.80 THEN 'draft'
+        WHEN o.r_state < 0.92 THEN 'won' ELSE 'lost' END,
+    CASE WHEN o.r_state < 0.10 THEN current_date
+        - floor(o.r_amount * 30)::int END,
+    CASE WHEN o.r_state >= 0.80 THEN current_date
+        - floor(o.r_date * 30)::int END,
+    1, now()
+FROM o, s, company_company c
+WHERE c.id = %(company)s
+ORDER BY o.party
 """
 
 

@@ -179,7 +179,8 @@ class Bench:
     def _vacuum(self):
         self.conn.rollback()
         self.conn.autocommit = True
-        self.sql('VACUUM party_party, crm_ownership_log')
+        self.sql('VACUUM party_party, crm_ownership_log, crm_opportunity, '
+            'crm_opportunity_progress')
         self.conn.autocommit = False
 
     def _raw_release(self):
@@ -213,6 +214,52 @@ class Bench:
             "WHERE " + warn, params)
         self.conn.rollback()
         return released
+
+    # opportunity reactivation ------------------------------------------
+
+    def reactivate(self):
+        Opportunity = self.pool.get('crm.opportunity')
+        counts = {}
+
+        def orm():
+            def job():
+                Opportunity.reactivate_suspended()
+                counts['orm'] = self._reactivated_count()
+            self.run(0, {'company': self.company}, job)
+
+        def raw():
+            counts['raw'] = self._raw_reactivate()
+
+        reps = max(3, self.reps // 2)
+        orm_ms = median_ms(orm, reps, between=self._vacuum)
+        raw_ms = median_ms(raw, reps, between=self._vacuum)
+        self.record('reactivate', orm_ms=orm_ms, raw_ms=raw_ms,
+            reactivated=counts['orm'], reactivated_raw=counts['raw'])
+
+    def _reactivated_count(self):
+        from trytond.transaction import Transaction
+        cursor = Transaction().connection.cursor()
+        cursor.execute("SELECT count(*) FROM crm_opportunity_progress "
+            "WHERE state = 'in_progress'")
+        return cursor.fetchone()[0]
+
+    def _raw_reactivate(self):
+        "The reactivation job as hand-written SQL"
+        due = ("state = 'suspended' AND reactivation_date <= %(today)s")
+        params = {'today': self.today, 'now': dt.datetime.now()}
+        self.sql("SELECT employee, id FROM crm_opportunity WHERE " + due,
+            params).fetchall()
+        cursor = self.sql(
+            "INSERT INTO crm_opportunity_progress (opportunity, date, stage, "
+            "probability, state, create_uid, create_date) "
+            "SELECT id, %(today)s, stage, probability, 'in_progress', 0, "
+            "%(now)s FROM crm_opportunity WHERE " + due, params)
+        reactivated = cursor.rowcount
+        self.sql("UPDATE crm_opportunity SET state = 'in_progress', "
+            "reactivation_date = NULL, write_date = %(now)s, write_uid = 0 "
+            "WHERE " + due, params)
+        self.conn.rollback()
+        return reactivated
 
     # (b) tracking lists ------------------------------------------------
 
@@ -496,7 +543,8 @@ def main():
     bench = Bench(args.database, args.reps)
     steps = {'release': bench.release, 'lists': bench.lists,
         'claim': bench.claim, 'assign': bench.assign,
-        'import': lambda: bench.import_(args.import_rows)}
+        'import': lambda: bench.import_(args.import_rows),
+        'reactivate': bench.reactivate}
     for name, step in steps.items():
         if not args.only or name in args.only:
             log('measuring', name)

@@ -152,6 +152,10 @@ SHIFT_SQL = [
     "UPDATE crm_follow_up SET date = date + %(d)s, "
     "next_contact_date = next_contact_date + %(d)s",
     "UPDATE crm_ownership_log SET date = date + %(d)s * interval '1 day'",
+    "UPDATE crm_opportunity SET start_date = start_date + %(d)s, "
+    "expected_date = expected_date + %(d)s, "
+    "reactivation_date = reactivation_date + %(d)s, "
+    "close_date = close_date + %(d)s",
     ]
 
 
@@ -208,6 +212,15 @@ def rows(results):
         yield ('assign_to %d customers' % assign['count'], '(none)',
             ms(assign['orm_ms']), ms(assign['raw_ms']),
             f"{assign['orm_ms'] / assign['raw_ms']:.1f}x", 'info')
+    reactivate = results.get('reactivate')
+    if reactivate:
+        ratio = reactivate['orm_ms'] / reactivate['raw_ms']
+        yield ('reactivate_suspended (%d opportunities)'
+            % reactivate['reactivated'], 'one set-based pass',
+            ms(reactivate['orm_ms']), ms(reactivate['raw_ms']),
+            f'{ratio:.2f}x',
+            verdict(reactivate['reactivated']
+                == reactivate['reactivated_raw']))
     imp = results.get('import')
     if imp:
         sample = imp.get('orm_rows', imp['rows'])
