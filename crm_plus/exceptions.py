@@ -39,3 +39,7 @@ class CampaignError(UserError):
 
 class BudgetError(ValidationError):
     pass
+
+
+class LeadError(UserError):
+    pass

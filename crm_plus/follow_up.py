@@ -118,7 +118,7 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
 
     @classmethod
     def delete(cls, follow_ups):
-        party_ids = {f.party.id for f in follow_ups}
+        party_ids = {f.party.id for f in follow_ups if f.party}
         super().delete(follow_ups)
         Pool().get('party.party').update_follow_up_stats(list(party_ids))
 
@@ -126,7 +126,7 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
     def _update_parties(cls, follow_ups):
         pool = Pool()
         Party = pool.get('party.party')
-        party_ids = list({f.party.id for f in follow_ups})
+        party_ids = list({f.party.id for f in follow_ups if f.party})
         Party.update_follow_up_stats(party_ids, restart_release=True)
 
 
@@ -164,13 +164,14 @@ class FollowUpComment(ModelSQL, ModelView):
         "Tell the owner of the customer that a supervisor commented"
         for comment in comments:
             follow_up = comment.follow_up
-            owner = follow_up.party.owner or follow_up.employee
+            party = follow_up.party
+            owner = (party.owner if party else None) or follow_up.employee
             if owner != current_employee():
                 notify_employees(
                     [owner], 'crm_plus.msg_follow_up_commented_label',
                     'crm_plus.msg_follow_up_commented', {
                         'reviewer': comment.employee.rec_name,
-                        'customer': follow_up.party.rec_name,
+                        'customer': (party or follow_up.lead).rec_name,
                         'follow_up': follow_up.rec_name,
                         },
                     model='crm.follow_up', records=[follow_up.id])

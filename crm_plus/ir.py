@@ -13,6 +13,7 @@ EMPLOYEE_RULE_MODELS = {
     'crm.opportunity',
     'crm.approval.request',
     'crm.expense',
+    'crm.lead',
     }
 
 

@@ -9,6 +9,8 @@
            └─ sales2
 """
 
+import base64
+import json
 from contextlib import contextmanager
 from decimal import Decimal
 from itertools import count
@@ -149,6 +151,35 @@ def create_expense(world, login, amount, **values):
         currency=world.company.currency, amount=Decimal(amount), **values)
     expense.save()
     return expense
+
+
+def rpc(test, login, method, *params):
+    """Call method over the JSON-RPC route of the RouteTestCase test as
+    login, with the context of the user, and return its result"""
+    client = test.client()
+    url = f'/{test.db_name}/rpc/'
+    response = client.post(url, json={
+            'id': 0, 'method': 'common.db.login',
+            'params': [login, {'password': PASSWORD}, 'en']})
+    user_id, session = response.json['result'][:2]
+    token = base64.b64encode(
+        f'{login}:{user_id}:{session}'.encode()).decode()
+    headers = {'Authorization': f'Session {token}'}
+    context = client.post(url, headers=headers, json={
+            'id': 1, 'method': 'model.res.user.get_preferences',
+            'params': [True, {}]}).json['result']
+    response = client.post(url, headers=headers, json={
+            'id': 2, 'method': method, 'params': [*params, context]})
+    payload = json.loads(response.get_data())
+    if 'error' in payload:
+        raise RPCError(payload['error'])
+    return payload['result']
+
+
+class RPCError(Exception):
+    pass
+
+
 class CrmTestCase(TestCase):
     """Tests in a database with the module activated, without the generic
     checks of ModuleTestCase that test_module.py already runs"""

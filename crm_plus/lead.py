@@ -1,0 +1,543 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Leads (销售线索): unverified sales prospects, converted to opportunities."""
+
+from sql import For
+from sql.functions import Lower
+
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields,
+    sequence_ordered)
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval, Id
+from trytond.transaction import Transaction, check_access
+
+from .company import current_employee
+from .exceptions import LeadError
+from .model import RuleCheckedExportMixin
+
+# Default size limit of one attachment kept from an email, in bytes
+ATTACHMENT_MAX_SIZE = 5 * 1024 * 1024
+
+
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'crm.configuration'
+    lead_sequence = fields.Many2One(
+        'ir.sequence', "Lead Sequence", required=True,
+        domain=[
+            ('sequence_type', '=', Id('crm_plus', 'sequence_type_lead')),
+            ])
+    lead_attachment_max_size = fields.Integer(
+        "Lead Attachment Size Limit", required=True,
+        domain=[('lead_attachment_max_size', '>', 0)],
+        help="In bytes: an email with a bigger attachment creates no lead.")
+
+    @classmethod
+    def default_lead_sequence(cls):
+        ModelData = Pool().get('ir.model.data')
+        return ModelData.get_id('crm_plus', 'sequence_lead')
+
+    @classmethod
+    def default_lead_attachment_max_size(cls):
+        return ATTACHMENT_MAX_SIZE
+
+
+class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
+    __name__ = 'crm.lead'
+    __string__ = "Lead"
+    _states = {'readonly': Eval('state').in_(['converted', 'invalid'])}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    number = fields.Char("Number", readonly=True)
+    name = fields.Char("Title", required=True, states=_states)
+    source = fields.Many2One(
+        'crm.customer.source', "Source", ondelete='RESTRICT', states=_states)
+    campaign = fields.Many2One(
+        'crm.campaign', "Campaign", ondelete='RESTRICT',
+        domain=[('company', '=', Eval('company', -1))], states=_states)
+    party = fields.Many2One(
+        'party.party', "Customer", ondelete='RESTRICT',
+        domain=[('customer_nature', '!=', None)],
+        context={'company': Eval('company', -1)}, depends={'company'},
+        states=_states,
+        help="The known customer, if any; otherwise fill in the company "
+        "and contact names.")
+    contact = fields.Many2One(
+        'party.party', "Contact", ondelete='SET NULL',
+        domain=[('contact_of.customer', '=', Eval('party', -1))],
+        context={'company': Eval('company', -1)}, depends={'company'},
+        states={
+            'readonly': _states['readonly'],
+            'invisible': ~Eval('party'),
+            })
+    company_name = fields.Char(
+        "Company Name", states={
+            'readonly': _states['readonly'],
+            'invisible': Bool(Eval('party')),
+            })
+    contact_name = fields.Char(
+        "Contact Name", states={
+            'readonly': _states['readonly'],
+            'invisible': Bool(Eval('contact')),
+            })
+    phone = fields.Char("Phone", states=_states)
+    email = fields.Char("Email", states=_states)
+    employee = fields.Many2One(
+        'company.employee', "Owner",
+        domain=[('company', '=', Eval('company', -1))], states=_states,
+        help="Leave empty to let every salesperson see and take the lead.")
+    products = fields.Many2Many(
+        'crm.lead-product.product', 'lead', 'product', "Intended Products",
+        context={'company': Eval('company', -1)}, depends={'company'},
+        states=_states)
+    description = fields.Text("Description", states=_states)
+    follow_ups = fields.One2Many('crm.follow_up', 'lead', "Follow-ups")
+    emails = fields.One2Many(
+        'crm.lead.email', 'lead', "Emails", readonly=True)
+    opportunity = fields.Many2One(
+        'crm.opportunity', "Opportunity", readonly=True,
+        states={'invisible': ~Eval('opportunity')})
+    state = fields.Selection([
+            ('new', "New"),
+            ('following', "Following"),
+            ('converted', "Converted"),
+            ('invalid', "Invalid"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('id', 'DESC')]
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('number_unique', Unique(t, t.number),
+                'crm_plus.msg_lead_number_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.employee, Index.Equality()),
+                    (t.state, Index.Equality())),
+                Index(t, (t.party, Index.Equality())),
+                Index(t, (Lower(t.email), Index.Equality())),
+                })
+        cls._transitions |= {
+            ('new', 'following'),
+            ('new', 'converted'),
+            ('following', 'converted'),
+            ('new', 'invalid'),
+            ('following', 'invalid'),
+            ('invalid', 'new'),
+            }
+        cls._buttons.update({
+                'follow': {
+                    'invisible': Eval('state') != 'new',
+                    'icon': 'tryton-forward',
+                    'depends': ['state'],
+                    },
+                'convert': {
+                    'invisible': ~Eval('state').in_(['new', 'following']),
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'invalidate': {
+                    'invisible': ~Eval('state').in_(['new', 'following']),
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                'recycle': {
+                    'invisible': Eval('state') != 'invalid',
+                    'icon': 'tryton-undo',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_state(cls):
+        return 'new'
+
+    @fields.depends('party', 'contact')
+    def on_change_party(self):
+        if not self.party:
+            self.contact = None
+
+    def get_rec_name(self, name):
+        if self.number:
+            return f'{self.number} {self.name}'
+        return self.name
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause
+        bool_op = 'AND' if operator.startswith('!') else 'OR'
+        return [bool_op,
+            ('number', operator, value),
+            ('name', operator, value),
+            ]
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Configuration = pool.get('crm.configuration')
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('number'):
+            values['number'] = Configuration(1).lead_sequence.get()
+        return values
+
+    @classmethod
+    def copy(cls, leads, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['number', 'follow_ups', 'emails', 'opportunity']:
+            default.setdefault(name, None)
+        default.setdefault('state', 'new')
+        return super().copy(leads, default=default)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('following')
+    def follow(cls, leads):
+        employee = current_employee()
+        cls.write([l for l in leads if not l.employee and employee],
+            {'employee': employee.id if employee else None})
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('invalid')
+    def invalidate(cls, leads):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('new')
+    def recycle(cls, leads):
+        "Give invalid leads back to every salesperson"
+        cls.write(leads, {'employee': None})
+
+    @classmethod
+    @ModelView.button_action('crm_plus.act_opportunity_form')
+    @Workflow.transition('converted')
+    def convert(cls, leads):
+        "Create an opportunity per lead, with its customer when missing"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        opportunities = []
+        for lead in leads:
+            lead.party, lead.contact = lead.get_customer_contact()
+            lead.opportunity = lead.get_opportunity()
+            opportunities.append(lead.opportunity)
+        Opportunity.save(opportunities)
+        # While the leads have no customer, their follow-ups may be written
+        cls.link_follow_ups(leads)
+        cls.save(leads)
+        return {'res_id': [o.id for o in opportunities]}
+
+    def get_customer_contact(self):
+        """Return the customer and the contact of the lead: the linked ones,
+        the matching existing ones, or new ones"""
+        if self.party:
+            return self.party, self.contact
+        customer, contact = self.find_customer()
+        if not customer:
+            customer, contact = self.create_customer()
+        return customer, contact
+
+    def find_customer(self):
+        """Return the customer and contact matching the email or phone of
+        the lead, or else the customer with its company name.
+
+        Only the customers that the user may see are linked: a hidden one
+        makes the duplicate check refuse the conversion and name it."""
+        Party = Pool().get('party.party')
+        with check_access():
+            customer, contact = find_customer_contact(self.email, self.phone)
+            if not customer and self.company_name:
+                customers = Party.search([
+                        ('customer_nature', '!=', None),
+                        ('name', 'ilike',
+                            _escape_like(self.company_name.strip())),
+                        ], limit=1)
+                if customers:
+                    customer = customers[0]
+        return customer, contact
+
+    def create_customer(self):
+        """Create the customer, and its contact for a company, from the
+        free text of the lead; the duplicate check of customers applies"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        CustomerContact = pool.get('crm.customer.contact')
+        if not (self.company_name or self.contact_name or self.email):
+            raise LeadError(gettext(
+                    'crm_plus.msg_lead_convert_no_customer',
+                    lead=self.rec_name))
+        mechanisms = self._new_mechanisms()
+        values = {
+            'customer_source': self.source,
+            'owner': self.employee,
+            }
+        if not self.company_name:
+            customer = Party(
+                name=self.contact_name or self.email.strip(),
+                customer_nature='individual',
+                contact_mechanisms=mechanisms, **values)
+            customer.save()
+            return customer, None
+        customer = Party(
+            name=self.company_name.strip(), customer_nature='company',
+            contact_mechanisms=[] if self.contact_name else mechanisms,
+            **values)
+        customer.save()
+        contact = None
+        if self.contact_name:
+            contact = Party(
+                name=self.contact_name.strip(),
+                contact_mechanisms=mechanisms)
+            contact.save()
+            CustomerContact(
+                customer=customer, contact=contact, primary=True).save()
+        return customer, contact
+
+    def _new_mechanisms(self):
+        Mechanism = Pool().get('party.contact_mechanism')
+        mechanisms = []
+        if self.email:
+            mechanisms.append(
+                Mechanism(type='email', value=self.email.strip()))
+        if self.phone:
+            mechanisms.append(
+                Mechanism(type='phone', value=self.phone.strip()))
+        return mechanisms
+
+    def get_opportunity(self):
+        "Return a draft opportunity for the lead"
+        Opportunity = Pool().get('crm.opportunity')
+        employee = self.employee or current_employee()
+        if not employee:
+            raise LeadError(gettext(
+                    'crm_plus.msg_lead_convert_no_owner',
+                    lead=self.rec_name))
+        return Opportunity(
+            company=self.company,
+            name=self.name,
+            party=self.party,
+            contact=self.contact,
+            employee=employee,
+            source=self.source,
+            campaign=self.campaign,
+            currency=self.company.currency,
+            description=self.description,
+            lead=self,
+            )
+
+    @classmethod
+    def link_follow_ups(cls, leads):
+        "Attach the follow-ups of the leads to their customers"
+        FollowUp = Pool().get('crm.follow_up')
+        for lead in leads:
+            follow_ups = FollowUp.search([
+                    ('lead', '=', lead.id),
+                    ('party', '=', None),
+                    ])
+            if follow_ups:
+                FollowUp.write(follow_ups, {'party': lead.party.id})
+
+
+def find_customer_contact(email=None, phone=None):
+    """Return the customer and the contact that have the email address
+    (in any case) or the phone number"""
+    Mechanism = Pool().get('party.contact_mechanism')
+    domain = ['OR']
+    if email and email.strip():
+        domain.append([
+                ('type', '=', 'email'),
+                ('value_compact', 'ilike', _escape_like(email.strip())),
+                ])
+    if phone and phone.strip():
+        compact = Mechanism().format_value_compact(
+            value=phone.strip(), type_='phone')
+        domain.append([
+                ('type', 'in', ['phone', 'mobile']),
+                ('value_compact', '=', compact),
+                ])
+    if len(domain) == 1:
+        return None, None
+    for mechanism in Mechanism.search(domain, order=[('id', 'ASC')]):
+        party = mechanism.party
+        if party.customer_nature:
+            return party, None
+        if party.contact_of:
+            return party.contact_of[0].customer, party
+    return None, None
+
+
+def _escape_like(value):
+    return (value.replace('\\', '\\\\')
+        .replace('%', '\\%').replace('_', '\\_'))
+
+
+class LeadProduct(ModelSQL):
+    __name__ = 'crm.lead-product.product'
+    __string__ = "Lead - Product"
+    lead = fields.Many2One(
+        'crm.lead', "Lead", required=True, ondelete='CASCADE')
+    product = fields.Many2One(
+        'product.product', "Product", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('lead')
+
+
+class LeadAssignment(
+        DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+    """Who receives the leads that arrive by email: the first active rule
+    whose sender domain matches gives the employee, or the next member of
+    its team in turn."""
+    __name__ = 'crm.lead.assignment'
+    __string__ = "Lead Assignment Rule"
+    company = fields.Many2One('company.company', "Company", required=True)
+    sender_domain = fields.Char(
+        "Sender Domain",
+        help="The domain of the sender's email address, like example.com.\n"
+        "Leave empty to match every sender.")
+    employee = fields.Many2One(
+        'company.employee', "Employee",
+        domain=[('company', '=', Eval('company', -1))],
+        states={
+            'required': ~Eval('team'),
+            'invisible': Bool(Eval('team')),
+            })
+    team = fields.Many2One(
+        'crm.team', "Team",
+        domain=[('company', '=', Eval('company', -1))],
+        states={
+            'required': ~Eval('employee'),
+            'invisible': Bool(Eval('employee')),
+            },
+        help="The leads go to the members of the team in turn.")
+    last_employee = fields.Many2One(
+        'company.employee', "Last Assigned", readonly=True,
+        states={'invisible': ~Eval('team')})
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def assignee(cls, company, sender):
+        "Return the employee who gets a lead from sender, or None"
+        domain = sender.rpartition('@')[2].lower() if sender else ''
+        for rule in cls.search([('company', '=', company.id)]):
+            if rule.sender_domain and not _domain_matches(
+                    domain, rule.sender_domain):
+                continue
+            if rule.employee:
+                return rule.employee
+            employee = rule.next_member()
+            if employee:
+                return employee
+
+    def next_member(self):
+        "Return the team member after the last one assigned and remember it"
+        members = sorted(self.team.members, key=lambda e: e.id)
+        if not members:
+            return
+        last = self._lock_last_employee()
+        employee = next((e for e in members if e.id > last), members[0])
+        self.last_employee = employee
+        self.save()
+        return employee
+
+    def _lock_last_employee(self):
+        """Return the id of the last employee assigned, locking the rule
+        until the end of the transaction.
+
+        A concurrent assignment waits for the lock, then PostgreSQL makes
+        it start again because it read an outdated turn: two emails never
+        get the same turn."""
+        transaction = Transaction()
+        table = self.__table__()
+        cursor = transaction.connection.cursor()
+        for_ = (For('UPDATE') if transaction.database.has_select_for()
+            else None)
+        cursor.execute(*table.select(table.last_employee,
+                where=table.id == self.id, for_=for_))
+        last, = cursor.fetchone()
+        return last if last is not None else -1
+
+
+def _domain_matches(domain, rule_domain):
+    rule_domain = rule_domain.strip().lower().lstrip('@')
+    return domain == rule_domain or domain.endswith('.' + rule_domain)
+
+
+class Opportunity(metaclass=PoolMeta):
+    __name__ = 'crm.opportunity'
+    lead = fields.Many2One(
+        'crm.lead', "Lead", readonly=True, ondelete='SET NULL',
+        states={'invisible': ~Eval('lead')})
+
+
+class Campaign(metaclass=PoolMeta):
+    __name__ = 'crm.campaign'
+    leads = fields.One2Many('crm.lead', 'campaign', "Leads", readonly=True)
+
+
+class FollowUp(metaclass=PoolMeta):
+    __name__ = 'crm.follow_up'
+    lead = fields.Many2One(
+        'crm.lead', "Lead", ondelete='CASCADE',
+        domain=[('company', '=', Eval('company', -1))],
+        help="The lead followed up, when it has no customer yet.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Without customer, a follow-up follows the rules of its lead: the
+        # record rules of crm.follow_up replace those of the customer
+        cls.__access__.discard('party')
+        cls.party.required = False
+        cls.party.states['required'] = ~Eval('lead')
+        # An opportunity needs a customer: convert the lead instead
+        button = cls._buttons['create_opportunity']
+        button['invisible'] |= ~Eval('party')
+        button['depends'] = [*button['depends'], 'party']
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.lead, Index.Equality()), where=t.lead != None))  # noqa: E711
+
+    @fields.depends('lead', '_parent_lead.party', 'party', '_parent_party.id')
+    def on_change_lead(self):
+        if self.lead and self.lead.party:
+            self.party = self.lead.party
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        Lead = Pool().get('crm.lead')
+        if values.get('lead') and not values.get('party'):
+            lead = Lead(values['lead'])
+            if lead.party:
+                values = values.copy()
+                values['party'] = lead.party.id
+        return super().preprocess_values(mode, values)
+
+    @classmethod
+    def validate_fields(cls, follow_ups, field_names):
+        super().validate_fields(follow_ups, field_names)
+        if field_names & {'party', 'lead'}:
+            for follow_up in follow_ups:
+                if not follow_up.party and not follow_up.lead:
+                    raise LeadError(gettext(
+                            'crm_plus.msg_follow_up_no_party_lead',
+                            follow_up=follow_up.rec_name))

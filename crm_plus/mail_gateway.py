@@ -1,0 +1,463 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The mail gateway: emails posted to the sales inbox become leads.
+
+Emails come from the outside world, so every one is parsed completely and
+checked before anything is written: a refused email leaves only its
+inbound.email row, with the reason."""
+
+import codecs
+import datetime as dt
+import email
+import hashlib
+import logging
+import re
+from email import errors as email_errors
+from email.policy import default as default_policy
+from email.utils import getaddresses, parsedate_to_datetime
+from html.parser import HTMLParser
+
+from sql import Select
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, TransactionError
+
+from .lead import find_customer_contact
+
+logger = logging.getLogger(__name__)
+
+ACTION = 'crm.lead|from_inbound_email'
+LEAD_TOKEN = re.compile(r'\[(LEAD-\d+)\]', re.IGNORECASE)
+MESSAGE_ID = re.compile(r'<([^<>\s]{1,250})>')
+NO_REPLY_SENDER = re.compile(
+    r'^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?'
+    r'|notifications?)([+._-].*)?$', re.IGNORECASE)
+BULK_PRECEDENCES = {'bulk', 'junk', 'list', 'auto_reply'}
+AUTO_REPLY_HEADERS = ['X-Autoreply', 'X-Autorespond', 'X-Auto-Response']
+# MIME defects that mean the structure of the email cannot be trusted
+FATAL_DEFECTS = (
+    email_errors.NoBoundaryInMultipartDefect,
+    email_errors.StartBoundaryNotFoundDefect,
+    email_errors.CloseBoundaryNotFoundDefect,
+    email_errors.MultipartInvariantViolationDefect,
+    email_errors.MissingHeaderBodySeparatorDefect,
+    email_errors.InvalidBase64CharactersDefect,
+    email_errors.InvalidBase64LengthDefect,
+    )
+MAX_PARTS = 100
+MAX_DEPTH = 10
+SUBJECT_SIZE = 250
+NAME_SIZE = 100
+
+
+class Rejection(Exception):
+    "The email makes no lead, for the reason of an ir.message"
+
+    def __init__(self, reason, **values):
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
+
+    def __str__(self):
+        return gettext(f'crm_plus.msg_mail_{self.reason}', **self.values)
+
+
+class ParsedEmail:
+    "The parts of an email that make or update a lead"
+    __slots__ = ('message_id', 'sender', 'sender_name', 'subject', 'date',
+        'body', 'attachments', 'references')
+
+
+def parse_email(data, max_attachment_size):
+    "Return the ParsedEmail of the raw data or raise a Rejection"
+    if not data or not data.strip():
+        raise Rejection('empty')
+    message = email.message_from_bytes(data, policy=default_policy)
+    _check_structure(message)
+    parsed = ParsedEmail()
+    parsed.sender, parsed.sender_name = _sender(message)
+    _check_automatic(message, parsed.sender)
+    parsed.message_id = _message_id(message, data)
+    parsed.subject = _clean_line(_header(message, 'Subject'))[:SUBJECT_SIZE]
+    parsed.date = _date(message)
+    parsed.references = _references(message)
+    parsed.body, parsed.attachments = _contents(message, max_attachment_size)
+    return parsed
+
+
+def _check_structure(message):
+    parts = 0
+    for part, depth in _walk(message):
+        parts += 1
+        if parts > MAX_PARTS or depth > MAX_DEPTH:
+            raise Rejection('too_many_parts', limit=MAX_PARTS)
+        for defect in part.defects:
+            if isinstance(defect, FATAL_DEFECTS):
+                raise Rejection('broken_mime', defect=type(defect).__name__)
+
+
+def _walk(part, depth=0):
+    yield part, depth
+    if part.is_multipart():
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            for sub_part in payload:
+                yield from _walk(sub_part, depth + 1)
+
+
+def _header(message, name):
+    "Return the decoded header or an empty string, refusing injections"
+    try:
+        value = message.get(name)
+        value = str(value) if value is not None else ''
+    except (email_errors.MessageError, ValueError, TypeError, IndexError,
+            LookupError, AttributeError) as exception:
+        raise Rejection('header_malformed', header=name) from exception
+    if '\n' in value or '\r' in value or '\x00' in value:
+        raise Rejection('header_injection', header=name)
+    return value
+
+
+def _clean_line(value):
+    return ' '.join(''.join(
+            c if c.isprintable() else ' ' for c in value).split())
+
+
+def _sender(message):
+    from_ = _header(message, 'From')
+    if not from_.strip():
+        raise Rejection('no_sender')
+    addresses = [a for a in getaddresses([from_]) if a[1]]
+    if len(addresses) != 1:
+        raise Rejection('sender_invalid', sender=_clean_line(from_)[:100])
+    name, address = addresses[0]
+    local, _, domain = address.partition('@')
+    if (not local or '.' not in domain or len(address) > 254
+            or any(c.isspace() or not c.isprintable() for c in address)):
+        raise Rejection('sender_invalid', sender=_clean_line(address)[:100])
+    return address.lower(), _clean_line(name)[:NAME_SIZE]
+
+
+def _check_automatic(message, sender):
+    "Refuse the messages that no person wrote (RFC 3834) and bounces"
+    auto_submitted = _header(message, 'Auto-Submitted').strip().lower()
+    if auto_submitted and not auto_submitted.startswith('no'):
+        raise Rejection('automatic', header='Auto-Submitted')
+    precedence = _header(message, 'Precedence').strip().lower()
+    if precedence in BULK_PRECEDENCES:
+        raise Rejection('automatic', header='Precedence')
+    for name in AUTO_REPLY_HEADERS:
+        if _header(message, name):
+            raise Rejection('automatic', header=name)
+    if (message.get_content_type() == 'multipart/report'
+            or _header(message, 'Return-Path').strip() == '<>'):
+        raise Rejection('bounce')
+    if NO_REPLY_SENDER.match(sender.partition('@')[0]):
+        raise Rejection('no_reply', sender=sender)
+
+
+def _message_id(message, data):
+    "Return the Message-ID, or a digest of the data for an email without"
+    ids = MESSAGE_ID.findall(_header(message, 'Message-ID'))
+    if ids:
+        return ids[0]
+    return 'sha256-%s@crm-plus.invalid' % hashlib.sha256(data).hexdigest()
+
+
+def _references(message):
+    references = []
+    for name in ['In-Reply-To', 'References']:
+        references.extend(MESSAGE_ID.findall(_header(message, name)))
+    return references
+
+
+def _date(message):
+    value = _header(message, 'Date')
+    try:
+        date = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if date.tzinfo:
+        date = date.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return date
+
+
+def _contents(message, max_attachment_size):
+    "Return the text of the body and the (name, data) attachments"
+    plain, html, attachments = [], [], []
+    for part, _ in _walk(message):
+        if part.is_multipart():
+            continue
+        if _is_attachment(part):
+            attachments.append(_attachment(
+                    part, len(attachments) + 1, max_attachment_size))
+        elif part.get_content_type() == 'text/plain':
+            plain.append(_text(part))
+        elif part.get_content_type() == 'text/html':
+            html.append(html_to_text(_text(part)))
+    body = '\n\n'.join(plain or html)
+    body = body.replace('\r\n', '\n').replace('\x00', '')
+    return body.strip(), attachments
+
+
+def _is_attachment(part):
+    return (part.get_content_disposition() == 'attachment'
+        or part.get_filename() is not None
+        or part.get_content_maintype() not in {'text', 'multipart'})
+
+
+def _payload(part):
+    "Return the decoded bytes of the part, refusing a broken encoding"
+    payload = part.get_payload(decode=True) or b''
+    for defect in part.defects:
+        if isinstance(defect, FATAL_DEFECTS):
+            raise Rejection('broken_mime', defect=type(defect).__name__)
+    return payload
+
+
+def _text(part):
+    payload = _payload(part)
+    charset = part.get_content_charset() or 'us-ascii'
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise Rejection('charset_unknown', charset=_clean_line(charset)[:50])
+    try:
+        return payload.decode(charset)
+    except UnicodeDecodeError:
+        raise Rejection('charset_invalid', charset=charset)
+
+
+def _attachment(part, index, max_size):
+    data = _payload(part)
+    try:
+        name = part.get_filename() or ''
+    except (email_errors.MessageError, ValueError, LookupError):
+        name = ''
+    # Keep the base name only: no path may come from the sender
+    name = _clean_line(re.split(r'[/\\]', name)[-1]).strip(
+        '. ')[:NAME_SIZE] or f'attachment-{index}'
+    if len(data) > max_size:
+        raise Rejection('attachment_too_big',
+            name=name, size=len(data), limit=max_size)
+    return name, data
+
+
+class _TextExtractor(HTMLParser):
+    "Keep the text of an HTML document, never its scripts or styles"
+    SKIPPED = {'script', 'style', 'head', 'title', 'noscript', 'template',
+        'iframe', 'object'}
+    BREAKS = {'br', 'p', 'div', 'tr', 'li', 'h1', 'h2', 'h3', 'table'}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.chunks = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIPPED:
+            self.skipping += 1
+        elif tag in self.BREAKS:
+            self.chunks.append('\n')
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIPPED:
+            self.skipping = max(self.skipping - 1, 0)
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.chunks.append(data)
+
+
+def html_to_text(html):
+    "Return the readable text of html, without markup or scripts"
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = (' '.join(l.split()) for l in ''.join(parser.chunks).splitlines())
+    return '\n'.join(l for l in lines if l)
+
+
+def _lock_key(value):
+    "Return the advisory lock number of value"
+    return int(hashlib.sha256(value.encode()).hexdigest(), 16) % 10**15
+
+
+class LeadEmail(ModelSQL, ModelView):
+    __name__ = 'crm.lead.email'
+    __string__ = "Lead Email"
+    _rec_name = 'subject'
+    lead = fields.Many2One(
+        'crm.lead', "Lead", required=True, ondelete='CASCADE')
+    message_id = fields.Char("Message-ID", required=True, readonly=True)
+    sender = fields.Char("From", readonly=True)
+    subject = fields.Char("Subject", readonly=True)
+    date = fields.DateTime("Date", readonly=True)
+    body = fields.Text("Body", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('lead')
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('message_id_unique', Unique(t, t.message_id),
+                'crm_plus.msg_lead_email_message_id_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.lead, Index.Equality())))
+
+
+class Lead(metaclass=PoolMeta):
+    __name__ = 'crm.lead'
+
+    @classmethod
+    def from_inbound_email(cls, inbound_email, rule):
+        """Create a lead from the email, or add the email to the lead it
+        answers; a refused email is logged and its reason stored"""
+        Configuration = Pool().get('crm.configuration')
+        max_size = Configuration(1).lead_attachment_max_size
+        try:
+            parsed = parse_email(bytes(inbound_email.data or b''), max_size)
+        except Rejection as rejection:
+            return cls._reject(inbound_email, rejection)
+        except (TransactionError, backend.DatabaseOperationalError):
+            raise
+        except Exception:
+            logger.exception(
+                "inbound email to %s unreadable", inbound_email.inbox.rec_name)
+            return cls._reject(inbound_email, Rejection('unreadable'))
+        received = cls._received_lead(parsed.message_id)
+        if received:
+            return cls._reject(inbound_email, Rejection(
+                    'duplicate', email=parsed.message_id, lead=received))
+        lead = cls._lead_answered(parsed, rule.crm_company)
+        if not lead:
+            lead = cls._lead_from_email(parsed, rule)
+            lead.save()
+        cls._attach_email(lead, parsed)
+        inbound_email.crm_reason = None
+        logger.info("inbound email to %s: %s stored on lead %s",
+            inbound_email.inbox.rec_name, parsed.message_id, lead.number)
+        return lead
+
+    @classmethod
+    def _received_lead(cls, message_id):
+        """Return the name of the lead that already stores the Message-ID.
+
+        On PostgreSQL, a lock on the Message-ID, kept until the end of the
+        transaction, makes a concurrent delivery of the same email wait,
+        and the search runs in a new transaction to see what that delivery
+        committed meanwhile; the unique constraint is the last guard."""
+        LeadEmail = Pool().get('crm.lead.email')
+        transaction = Transaction()
+        database = transaction.database
+        domain = [('message_id', '=', message_id)]
+        if not database.has_select_for():
+            emails = LeadEmail.search(domain, limit=1)
+            return emails[0].lead.rec_name if emails else None
+        cursor = transaction.connection.cursor()
+        cursor.execute(*Select([database.lock_id(
+                        _lock_key(f'crm.lead.email,{message_id}'), True)]))
+        with transaction.new_transaction(readonly=True):
+            emails = LeadEmail.search(domain, limit=1)
+            return emails[0].lead.rec_name if emails else None
+
+    @classmethod
+    def _reject(cls, inbound_email, rejection):
+        inbound_email.crm_reason = str(rejection)[:500]
+        logger.warning("inbound email to %s refused: %s (%s)",
+            inbound_email.inbox.rec_name, rejection.reason, rejection.values)
+
+    @classmethod
+    def _lead_answered(cls, parsed, company):
+        "Return the lead that the email answers, if any"
+        LeadEmail = Pool().get('crm.lead.email')
+        if parsed.references:
+            emails = LeadEmail.search([
+                    ('message_id', 'in', parsed.references[-50:]),
+                    ('lead.company', '=', company.id),
+                    ], limit=1)
+            if emails:
+                return emails[0].lead
+        match = LEAD_TOKEN.search(parsed.subject)
+        if match:
+            leads = cls.search([
+                    ('number', '=', match.group(1).upper()),
+                    ('company', '=', company.id),
+                    ], limit=1)
+            if leads:
+                return leads[0]
+
+    @classmethod
+    def _lead_from_email(cls, parsed, rule):
+        pool = Pool()
+        Assignment = pool.get('crm.lead.assignment')
+        customer, contact = find_customer_contact(email=parsed.sender)
+        employee = customer.owner if customer else None
+        if not employee:
+            employee = Assignment.assignee(rule.crm_company, parsed.sender)
+        return cls(
+            company=rule.crm_company,
+            name=parsed.subject or parsed.sender,
+            source=rule.crm_source,
+            party=customer,
+            contact=contact,
+            contact_name=parsed.sender_name or None,
+            email=parsed.sender,
+            employee=employee,
+            description=parsed.body,
+            )
+
+    @classmethod
+    def _attach_email(cls, lead, parsed):
+        pool = Pool()
+        LeadEmail = pool.get('crm.lead.email')
+        Attachment = pool.get('ir.attachment')
+        LeadEmail(
+            lead=lead, message_id=parsed.message_id, sender=parsed.sender,
+            subject=parsed.subject, date=parsed.date,
+            body=parsed.body).save()
+        Attachment.save([
+                Attachment(resource=lead, name=name, type='data', data=data)
+                for name, data in parsed.attachments])
+
+
+class InboundEmail(metaclass=PoolMeta):
+    __name__ = 'inbound.email'
+    crm_reason = fields.Char(
+        "Refusal Reason", readonly=True,
+        help="Why the email made no lead.")
+
+    def _as_dict(self, raw):
+        # The rules match on this dictionary before any action runs: a
+        # hostile email must not crash it
+        try:
+            return super()._as_dict(raw)
+        except Exception:
+            logger.warning(
+                "inbound email to %s: headers unreadable",
+                self.inbox.rec_name, exc_info=True)
+            return {}
+
+
+class Rule(metaclass=PoolMeta):
+    __name__ = 'inbound.email.rule'
+    crm_company = fields.Many2One(
+        'company.company', "Lead Company",
+        states={
+            'invisible': Eval('action') != ACTION,
+            'required': Eval('action') == ACTION,
+            })
+    crm_source = fields.Many2One(
+        'crm.customer.source', "Lead Source", ondelete='RESTRICT',
+        states={'invisible': Eval('action') != ACTION})
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.action.selection.append((ACTION, "Create or Update CRM Lead"))

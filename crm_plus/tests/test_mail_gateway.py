@@ -1,0 +1,295 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Emails posted to the real inbound_email route of the sales inbox."""
+
+import threading
+import unittest
+from email.message import EmailMessage
+from pathlib import Path
+
+from trytond import backend
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase, with_transaction
+
+from .tools import create_customer, create_world, run_in_transaction
+
+EMAILS = Path(__file__).parent / 'emails'
+LOGGER = 'crm_plus.mail_gateway'
+
+
+def message(message_id, subject, sender='carol@unknown.test', body="Hi",
+        **headers):
+    "Return an RFC 822 message as bytes"
+    msg = EmailMessage()
+    msg['From'] = sender
+    msg['To'] = 'sales@crm-plus.test'
+    msg['Subject'] = subject
+    msg['Message-ID'] = f'<{message_id}>'
+    for name, value in headers.items():
+        msg[name.replace('_', '-')] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+class CrmPlusMailGatewayTestCase(RouteTestCase):
+    "Test the mail gateway that turns emails into leads"
+    module = 'crm_plus'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        run_in_transaction(DB_NAME, 0, cls.create_data)
+
+    @classmethod
+    def create_data(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Configuration = pool.get('crm.configuration')
+        Inbox = pool.get('inbound.email.inbox')
+        Rule = pool.get('inbound.email.rule')
+        Team = pool.get('crm.team')
+        Assignment = pool.get('crm.lead.assignment')
+        Party = pool.get('party.party')
+        CustomerContact = pool.get('crm.customer.contact')
+        Mechanism = pool.get('party.contact_mechanism')
+        world = create_world()
+        emp = world.employees
+        cls.employees = {n: e.id for n, e in emp.items()}
+        Configuration.write([Configuration(1)], {
+                'lead_attachment_max_size': 2000})
+        inbox = Inbox(name="Sales")
+        inbox.save()
+        Inbox.new_identifier([inbox])
+        cls.identifier = inbox.identifier
+        cls.email_source = ModelData.get_id(
+            'crm_plus', 'customer_source_email')
+        Rule(inbox=inbox, action='crm.lead|from_inbound_email',
+            crm_company=world.company, crm_source=cls.email_source).save()
+        team = Team(name="Inside Sales", company=world.company,
+            members=[emp['sales1'], emp['sales2']])
+        team.save()
+        Assignment.save([
+                Assignment(company=world.company, sequence=10,
+                    sender_domain='bigcorp.test', employee=emp['sales2']),
+                Assignment(company=world.company, sequence=20, team=team),
+                ])
+        factory = create_customer(
+            "Factory Ltd", pool=world.east, owner=emp['junior'])
+        wang = Party(name="Wang", contact_mechanisms=[
+                Mechanism(type='email', value='wang@factory.test')])
+        wang.save()
+        CustomerContact(customer=factory, contact=wang).save()
+        cls.factory, cls.wang = factory.id, wang.id
+
+    def post(self, data, identifier=None, client=None):
+        client = client or self.client()
+        response = client.post(
+            f'/{self.db_name}/inbound_email/inbox/'
+            f'{identifier or self.identifier}',
+            data=data, headers={'Content-Type': 'message/rfc822'})
+        return response.status_code
+
+    def post_file(self, name):
+        self.assertEqual(self.post((EMAILS / name).read_bytes()), 204)
+
+    @with_transaction()
+    def lead_of(self, message_id):
+        "Return the values of the lead that stores message_id"
+        pool = Pool()
+        LeadEmail = pool.get('crm.lead.email')
+        Attachment = pool.get('ir.attachment')
+        email, = LeadEmail.search([('message_id', '=', message_id)])
+        lead = email.lead
+        return {
+            'id': lead.id, 'number': lead.number, 'name': lead.name,
+            'email': lead.email, 'contact_name': lead.contact_name,
+            'description': lead.description, 'state': lead.state,
+            'source': lead.source.id if lead.source else None,
+            'party': lead.party.id if lead.party else None,
+            'contact': lead.contact.id if lead.contact else None,
+            'employee': lead.employee.id if lead.employee else None,
+            'emails': len(lead.emails),
+            'attachments': {a.name: bytes(a.data) for a in
+                Attachment.search([('resource', '=', str(lead))])},
+            }
+
+    @with_transaction()
+    def counts(self):
+        pool = Pool()
+        return tuple(pool.get(m).search_count(d) for m, d in [
+                ('crm.lead', []),
+                ('crm.lead.email', []),
+                ('ir.attachment', [('resource', 'like', 'crm.lead,%')]),
+                ('party.party', []),
+                ])
+
+    @with_transaction()
+    def last_inbound_email(self):
+        Email = Pool().get('inbound.email')
+        email, = Email.search([], order=[('id', 'DESC')], limit=1)
+        return email.crm_reason, str(email.result) if email.result else None
+
+    def test_inquiry_creates_lead(self):
+        "An inquiry becomes a new lead with its subject, sender and body"
+        self.post_file('accepted/plain_inquiry.eml')
+        lead = self.lead_of('plain_inquiry@buyer.test')
+        self.assertEqual(lead['name'], "Quote for 50 widgets")
+        self.assertEqual(lead['email'], 'alice@buyer.test')
+        self.assertEqual(lead['contact_name'], "Alice Buyer")
+        self.assertIn("we need 50 widgets by March", lead['description'])
+        self.assertEqual(lead['state'], 'new')
+        self.assertEqual(lead['source'], self.email_source)
+        self.assertRegex(lead['number'], r'^LEAD-\d{5}$')
+        self.assertEqual(self.last_inbound_email(),
+            (None, f"crm.lead,{lead['id']}"))
+
+    def test_attachment_kept(self):
+        "Attachments are kept on the lead, without the sender's path"
+        self.post_file('accepted/with_attachment.eml')
+        lead = self.lead_of('with_attachment@buyer.test')
+        self.assertEqual(list(lead['attachments']), ['spec.pdf'])
+        self.assertTrue(lead['attachments']['spec.pdf'].startswith(b'%PDF'))
+
+    def test_html_sanitised(self):
+        "An HTML body is stored as text, without scripts"
+        self.post_file('accepted/html_with_script.eml')
+        description = self.lead_of('html_with_script@buyer.test')[
+            'description']
+        self.assertEqual(
+            description, "We would like to resell your products.")
+
+    def test_known_contact_matched(self):
+        "A known contact's email links the lead to the customer and owner"
+        self.post_file('accepted/chinese_gbk.eml')
+        lead = self.lead_of('chinese_gbk@buyer.test')
+        self.assertEqual(lead['name'], "询价:工业风扇")
+        self.assertEqual(
+            lead['description'], "您好,我们需要采购200台工业风扇。")
+        self.assertEqual(
+            (lead['party'], lead['contact'], lead['employee']),
+            (self.factory, self.wang, self.employees['junior']))
+
+    def test_reply_by_references_attaches(self):
+        "A reply is added to the lead it answers, by In-Reply-To"
+        self.post(message('ref-1@a.test', "Need pumps"))
+        before = self.counts()
+        self.post(message('ref-2@a.test', "Re: Need pumps",
+                In_Reply_To='<ref-1@a.test>',
+                References='<x@a.test> <ref-1@a.test>'))
+        lead = self.lead_of('ref-2@a.test')
+        self.assertEqual(lead['id'], self.lead_of('ref-1@a.test')['id'])
+        self.assertEqual(lead['emails'], 2)
+        self.assertEqual(self.counts()[0], before[0])
+
+    def test_reply_by_token_attaches(self):
+        "A reply with the lead number in the subject joins the lead"
+        self.post(message('token-1@a.test', "Need valves"))
+        number = self.lead_of('token-1@a.test')['number']
+        self.post(message('token-2@b.test', f"Re: [{number}] Need valves",
+                sender='dave@other.test'))
+        self.assertEqual(self.lead_of('token-2@b.test')['number'], number)
+
+    def test_same_message_id_twice(self):
+        "The same Message-ID posted twice creates one lead"
+        data = message('twice@a.test', "Twice")
+        self.assertEqual(self.post(data), 204)
+        before = self.counts()
+        with self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.assertEqual(self.post(data), 204)
+        self.assertEqual(self.counts(), before)
+        self.assertIn('duplicate', logs.output[0])
+        reason, result = self.last_inbound_email()
+        self.assertIn("already received", reason)
+        self.assertIsNone(result)
+
+    def test_no_message_id_twice(self):
+        "An email without Message-ID is recognised by its content"
+        self.post_file('accepted/no_message_id.eml')
+        before = self.counts()
+        self.post_file('accepted/no_message_id.eml')
+        self.assertEqual(self.counts(), before)
+
+    def test_assignment_by_sender_domain(self):
+        "The sender's domain, or a subdomain, selects the employee"
+        self.post(message('dom-1@a.test', "Big deal", sender='x@bigcorp.test'))
+        self.post(message('dom-2@a.test', "Big deal",
+                sender='y@eu.bigcorp.test'))
+        for message_id in ['dom-1@a.test', 'dom-2@a.test']:
+            self.assertEqual(self.lead_of(message_id)['employee'],
+                self.employees['sales2'])
+
+    def test_assignment_round_robin(self):
+        "Other senders go to the members of the team in turn"
+        employees = []
+        for i in range(3):
+            self.post(message(
+                    f'rr-{i}@a.test', "Offer", sender=f'p{i}@x.test'))
+            employees.append(self.lead_of(f'rr-{i}@a.test')['employee'])
+        team = {self.employees['sales1'], self.employees['sales2']}
+        self.assertEqual(set(employees[:2]), team)
+        self.assertEqual(employees[2], employees[0])
+
+    def test_rejected_corpus(self):
+        "Malformed, hostile or automatic emails make no record and say why"
+        files = sorted((EMAILS / 'rejected').glob('*.eml'))
+        self.assertGreaterEqual(len(files), 30)
+        for path in files:
+            reason = path.name.split('--')[0]
+            with self.subTest(email=path.name):
+                before = self.counts()
+                with self.assertLogs(LOGGER, 'WARNING') as logs:
+                    self.assertEqual(self.post(path.read_bytes()), 204)
+                self.assertEqual(self.counts(), before)
+                self.assertIn(f"refused: {reason} ", logs.output[-1])
+                stored, result = self.last_inbound_email()
+                self.assertTrue(stored)
+                self.assertIsNone(result)
+
+    def test_empty_post_refused(self):
+        "An empty post is a bad request and stores nothing"
+        before = self.counts()
+        self.assertEqual(self.post(b''), 400)
+        self.assertEqual(self.counts(), before)
+
+    def test_unknown_inbox(self):
+        "An unknown inbox identifier is not found"
+        self.assertEqual(self.post(message('x@a.test', "x"), 'unknown'), 404)
+
+    def post_at_once(self, messages):
+        "Post the messages together, each from its own thread"
+        barrier = threading.Barrier(len(messages))
+        statuses = []
+
+        def post(data):
+            client = self.client()
+            barrier.wait()
+            statuses.append(self.post(data, client=client))
+        threads = [threading.Thread(target=post, args=(m,)) for m in messages]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return statuses
+
+    @unittest.skipIf(backend.name != 'postgresql',
+        "SQLite serializes every transaction")
+    def test_concurrent_same_message_id(self):
+        "The same email posted twice at once creates one lead"
+        data = message('race@a.test', "Race")
+        before = self.counts()
+        self.assertEqual(self.post_at_once([data, data]), [204, 204])
+        self.assertEqual(self.counts()[:2], (before[0] + 1, before[1] + 1))
+
+    @unittest.skipIf(backend.name != 'postgresql',
+        "SQLite serializes every transaction")
+    def test_concurrent_round_robin(self):
+        "Two emails at once go to two different members of the team"
+        self.assertEqual(self.post_at_once([
+                    message('turn-1@a.test', "Turn", sender='t1@x.test'),
+                    message('turn-2@a.test', "Turn", sender='t2@y.test'),
+                    ]), [204, 204])
+        self.assertNotEqual(self.lead_of('turn-1@a.test')['employee'],
+            self.lead_of('turn-2@a.test')['employee'])
+
+
+del RouteTestCase
