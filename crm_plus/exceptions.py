@@ -28,3 +28,11 @@ class WatchError(ValidationError):
 class LockRequestError(UserError):
     pass
 
+
+
+class TargetError(UserError):
+    pass
+
+
+class TargetValidationError(ValidationError):
+    pass

@@ -11,6 +11,7 @@ EMPLOYEE_RULE_MODELS = {
     'crm.plan',
     'crm.lock.request',
     'crm.opportunity',
+    'crm.target',
     }
 
 

@@ -110,3 +110,14 @@ def run_in_transaction(database, user, func, context=None, retry=10):
             if not retry:
                 raise
             retry -= 1
+
+
+def create_opportunity(world, party, employee, **values):
+    "Create an opportunity of the customer followed by the employee"
+    Opportunity = Pool().get('crm.opportunity')
+    values.setdefault('name', "%s deal" % party.name)
+    opportunity = Opportunity(
+        company=world.company, party=party, employee=employee,
+        currency=world.company.currency, **values)
+    opportunity.save()
+    return opportunity
