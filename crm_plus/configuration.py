@@ -31,6 +31,11 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         domain=[('stale_days', '>', 0)],
         help="Days without contact after which a customer is listed as "
         "not contacted recently.")
+    signing_reminder_days = fields.Integer(
+        "Signing Reminder (Days)",
+        domain=_positive_domain('signing_reminder_days'),
+        help="Days before the expected signing date of an opportunity to "
+        "remind its owner. Leave empty for no reminder.")
 
     @classmethod
     def default_stale_days(cls):
@@ -39,3 +44,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_cooldown_days(cls):
         return 0
+
+    @classmethod
+    def default_signing_reminder_days(cls):
+        return 3

@@ -49,3 +49,8 @@ class CustomerSource(DictionaryMixin, ModelSQL, ModelView):
 class FollowUpMethod(DictionaryMixin, ModelSQL, ModelView):
     __name__ = 'crm.follow_up.method'
     __string__ = "Follow-up Method"
+
+
+class LostReason(DictionaryMixin, ModelSQL, ModelView):
+    __name__ = 'crm.opportunity.lost_reason'
+    __string__ = "Lost Reason"

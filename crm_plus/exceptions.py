@@ -30,6 +30,10 @@ class LockRequestError(UserError):
 
 
 
+class OpportunityError(UserError):
+    pass
+
+
 class TargetError(UserError):
     pass
 

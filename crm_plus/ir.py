@@ -57,4 +57,8 @@ class Cron(metaclass=PoolMeta):
                 ('party.party|release_customers',
                     "Release Customers to the Pools"),
                 ('crm.plan|send_reminders', "Send Follow-up Plan Reminders"),
+                ('crm.opportunity|reactivate_suspended',
+                    "Reactivate Suspended Opportunities"),
+                ('crm.opportunity|remind_signing',
+                    "Remind Opportunity Signing Dates"),
                 ])

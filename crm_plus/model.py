@@ -16,3 +16,18 @@ class RuleCheckedExportMixin:
         if Transaction().check_access:
             cls.read([r.id for r in records], ['id'])
         return super().export_data(records, fields_names, header=header)
+
+
+def forget_cached(Model, ids=None):
+    """Drop the values of the records cached by the transaction, after an
+    SQL statement changed them behind the ORM (all records when ids is None)
+    """
+    transaction = Transaction()
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        if Model.__name__ in cache:
+            if ids is None:
+                cache[Model.__name__].clear()
+            else:
+                for id_ in ids:
+                    cache[Model.__name__].pop(id_, None)

@@ -2,14 +2,28 @@
 # this repository contains the full copyright notices and license terms.
 """Opportunities (商机) and the stages of the sales funnel."""
 
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from sql import Literal, Null
+from sql.aggregate import Max
+
+from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
     sequence_ordered)
-from trytond.pool import Pool
-from trytond.pyson import Eval, If
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval, If, PYSONEncoder
 from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .model import RuleCheckedExportMixin
+from .company import current_employee
+from .exceptions import OpportunityError
+from .model import RuleCheckedExportMixin, forget_cached
+from .notify import notify_employees
+
+OPEN_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
 
 
 class OpportunityStage(DeactivableMixin, sequence_ordered(), ModelSQL,
@@ -27,7 +41,11 @@ class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.opportunity'
     __string__ = "Opportunity"
     _rec_name = 'name'
-    _states = {'readonly': Eval('state').in_(['won', 'lost'])}
+    _states = {'readonly': ~Eval('state').in_(OPEN_STATES)}
+    _tender = {
+        'readonly': _states['readonly'],
+        'invisible': Eval('kind') != 'tender',
+        }
 
     company = fields.Many2One(
         'company.company', "Company", required=True, states=_states)
@@ -46,19 +64,40 @@ class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         'company.employee', "Owner", required=True,
         domain=[('company', '=', Eval('company', -1))], states=_states,
         help="The salesperson who follows the opportunity (跟单人).")
+    assistants = fields.Many2Many(
+        'crm.opportunity-assistant', 'opportunity', 'employee',
+        "Assistants",
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ('id', '!=', Eval('employee', -1)),
+            ],
+        states=_states, help="Employees who help on the opportunity (协助人).")
     source = fields.Many2One(
         'crm.customer.source', "Source", ondelete='RESTRICT',
         states=_states)
     campaign = fields.Many2One(
         'crm.campaign', "Campaign", ondelete='RESTRICT',
         domain=[('company', '=', Eval('company', -1))], states=_states)
+    kind = fields.Selection([
+            ('normal', "Normal"),
+            ('tender', "Tender"),
+            ], "Kind", required=True, states=_states)
+    investment_amount = fields.Numeric(
+        "Investment Amount", digits=(16, 2), states=_tender)
+    implementation_date = fields.Date("Implementation Date", states=_tender)
+    bid_place = fields.Char("Bid Place", states=_tender)
+    bid_start = fields.Date("Bid Start", states=_tender)
+    bid_end = fields.Date(
+        "Bid End", states=_tender,
+        domain=[If(Eval('bid_start') & Eval('bid_end'),
+                ('bid_end', '>=', Eval('bid_start')), ())])
     currency = fields.Many2One(
         'currency.currency', "Currency", required=True, states=_states)
     amount = fields.Numeric(
         "Expected Amount", digits=(16, 2),
-        domain=[If(Eval('amount'),
-                ('amount', '>=', 0), ())],
-        states=_states)
+        domain=[If(Eval('amount'), ('amount', '>=', 0), ())],
+        states=_states,
+        help="Proposed from the product lines when there are some.")
     start_date = fields.Date("Start Date", required=True, states=_states)
     expected_date = fields.Date(
         "Expected Signing Date", states=_states)
@@ -68,10 +107,46 @@ class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     probability = fields.Integer(
         "Probability",
         domain=[('probability', '>=', 0), ('probability', '<=', 100)],
+        states=_states, help="In percent, proposed by the stage.")
+    lines = fields.One2Many(
+        'crm.opportunity.line', 'opportunity', "Lines", states=_states)
+    progress = fields.One2Many(
+        'crm.opportunity.progress', 'opportunity', "Progress",
+        readonly=True)
+    competitors = fields.One2Many(
+        'crm.opportunity.competitor', 'opportunity', "Competitors",
         states=_states)
+    requirements = fields.Text("Requirement Analysis", states=_states)
+    suggestions = fields.Text("Team Suggestions", states=_states)
+    vendor = fields.Many2One(
+        'party.party', "Upstream Vendor", ondelete='RESTRICT',
+        context={'company': Eval('company', -1)}, depends={'company'},
+        states={
+            'readonly': (_states['readonly']
+                | Eval('vendor_registered', False)),
+            },
+        help="The manufacturer or distributor to register the "
+        "opportunity with (上游报备).")
+    vendor_registered = fields.Boolean("Registered with Vendor", readonly=True)
+    vendor_registration_date = fields.Date(
+        "Vendor Registration Date", readonly=True)
+    suspend_reason = fields.Text(
+        "Suspension Reason", readonly=True,
+        states={'invisible': Eval('state') != 'suspended'})
+    reactivation_date = fields.Date(
+        "Reactivation Date", readonly=True,
+        states={'invisible': Eval('state') != 'suspended'})
+    lost_reason = fields.Many2One(
+        'crm.opportunity.lost_reason', "Lost Reason", readonly=True,
+        states={'invisible': Eval('state') != 'lost'})
+    lost_note = fields.Text(
+        "Lost Note", readonly=True,
+        states={'invisible': Eval('state') != 'lost'})
     close_date = fields.Date(
         "Close Date", readonly=True,
         help="The date the opportunity was won or lost.")
+    follow_ups = fields.One2Many(
+        'crm.follow_up', 'opportunity', "Follow-ups", readonly=True)
     description = fields.Text("Description", states=_states)
     state = fields.Selection([
             ('draft', "Draft"),
@@ -81,8 +156,9 @@ class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
             ('won', "Won"),
             ('lost', "Lost"),
             ], "State", required=True, readonly=True, sort=False)
+    state_string = state.translated('state')
 
-    del _states
+    del _states, _tender
 
     @classmethod
     def __setup__(cls):
@@ -96,6 +172,54 @@ class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
                     (t.state, Index.Equality())),
                 Index(t, (t.state, Index.Equality()),
                     (t.stage, Index.Equality())),
+                Index(t, (t.reactivation_date, Index.Range()),
+                    where=t.state == 'suspended'),
+                Index(t, (t.expected_date, Index.Range()),
+                    where=t.state == 'in_progress'),
+                })
+        cls._transitions |= {
+            ('draft', 'waiting'),
+            ('waiting', 'in_progress'),
+            ('waiting', 'draft'),
+            ('draft', 'lost'),
+            ('in_progress', 'suspended'),
+            ('suspended', 'in_progress'),
+            ('in_progress', 'won'),
+            ('in_progress', 'lost'),
+            ('suspended', 'lost'),
+            }
+        cls._buttons.update({
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'suspend': {
+                    'invisible': Eval('state') != 'in_progress',
+                    'depends': ['state'],
+                    },
+                'reactivate': {
+                    'invisible': Eval('state') != 'suspended',
+                    'depends': ['state'],
+                    },
+                'win': {
+                    'invisible': Eval('state') != 'in_progress',
+                    'depends': ['state'],
+                    },
+                'lose': {
+                    'invisible': ~Eval('state').in_(
+                        ['draft', 'in_progress', 'suspended']),
+                    'depends': ['state'],
+                    },
+                'register_vendor': {
+                    'invisible': (~Eval('state').in_(OPEN_STATES)
+                        | Eval('vendor_registered', False)),
+                    'readonly': ~Eval('vendor'),
+                    'depends': ['state', 'vendor_registered', 'vendor'],
+                    },
+                'follow_up': {
+                    'invisible': ~Eval('state').in_(OPEN_STATES),
+                    'depends': ['state'],
+                    },
                 })
 
     @classmethod
@@ -114,9 +238,555 @@ class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
             return Company(company_id).currency.id
 
     @classmethod
+    def default_kind(cls):
+        return 'normal'
+
+    @classmethod
     def default_start_date(cls):
         return Pool().get('ir.date').today()
 
     @classmethod
+    def default_stage(cls):
+        Stage = Pool().get('crm.opportunity.stage')
+        stages = Stage.search([], limit=1)
+        if stages:
+            return stages[0].id
+
+    @classmethod
+    def default_probability(cls):
+        Stage = Pool().get('crm.opportunity.stage')
+        stage_id = cls.default_stage()
+        if stage_id is not None:
+            return Stage(stage_id).probability
+
+    @classmethod
     def default_state(cls):
         return 'draft'
+
+    @fields.depends('stage')
+    def on_change_stage(self):
+        if self.stage:
+            self.probability = self.stage.probability
+
+    @fields.depends('lines', 'amount')
+    def on_change_lines(self):
+        amounts = [l.amount for l in self.lines if l.amount is not None]
+        if amounts:
+            self.amount = sum(amounts, Decimal(0))
+
+    @classmethod
+    def copy(cls, opportunities, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('progress')
+        default.setdefault('follow_ups')
+        default.setdefault('vendor_registered')
+        default.setdefault('vendor_registration_date')
+        default.setdefault('suspend_reason')
+        default.setdefault('reactivation_date')
+        default.setdefault('lost_reason')
+        default.setdefault('lost_note')
+        default.setdefault('close_date')
+        default.setdefault('start_date', cls.default_start_date())
+        return super().copy(opportunities, default=default)
+
+    @classmethod
+    def check_modification(
+            cls, mode, opportunities, values=None, external=False):
+        super().check_modification(
+            mode, opportunities, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            for opportunity in opportunities:
+                if opportunity.state in {'won', 'lost'}:
+                    raise OpportunityError(gettext(
+                            'crm_plus.msg_opportunity_closed',
+                            opportunity=opportunity.rec_name,
+                            state=opportunity.state_string))
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        "Take the probability of a new stage unless one is given"
+        Stage = Pool().get('crm.opportunity.stage')
+        values = super().preprocess_values(mode, values)
+        if values.get('stage') and 'probability' not in values:
+            values['probability'] = Stage(values['stage']).probability
+        return values
+
+    @classmethod
+    def on_write(cls, opportunities, values):
+        callbacks = super().on_write(opportunities, values)
+        if 'stage' in values or 'probability' in values:
+            before = {o.id: (o.stage, o.probability) for o in opportunities}
+
+            def record_progress():
+                moved = [o for o in cls.browse(opportunities)
+                    if (o.stage, o.probability) != before[o.id]]
+                cls.record_progress(moved)
+            callbacks.append(record_progress)
+        return callbacks
+
+    @classmethod
+    def on_modification(cls, mode, opportunities, field_names=None):
+        super().on_modification(mode, opportunities, field_names=field_names)
+        if mode == 'create':
+            cls.record_progress(opportunities)
+            cls.update_last_opportunity_date(opportunities)
+
+    @classmethod
+    def record_progress(cls, opportunities, state=None, note=None):
+        """Write a progress entry with the stage of each opportunity and the
+        state it is in or moves to"""
+        pool = Pool()
+        Progress = pool.get('crm.opportunity.progress')
+        Date = pool.get('ir.date')
+        today = Date.today()
+        employee = current_employee()
+        Progress.save([Progress(
+                    opportunity=o, date=today, stage=o.stage,
+                    probability=o.probability, state=state or o.state,
+                    note=note,
+                    employee=employee)
+                for o in opportunities])
+
+    @classmethod
+    def update_last_opportunity_date(cls, opportunities):
+        "Set the customers' date of last opportunity in one statement"
+        Party = Pool().get('party.party')
+        party = Party.__table__()
+        opportunity = cls.__table__()
+        party_ids = list({o.party.id for o in opportunities})
+        latest = opportunity.select(
+            Max(opportunity.start_date),
+            where=opportunity.party == party.id)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*party.update(
+                [party.last_opportunity_date], [latest],
+                where=party.id.in_(party_ids)))
+        forget_cached(Party, party_ids)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('waiting')
+    def submit(cls, opportunities):
+        "File the opportunity (报备) for approval"
+
+    @classmethod
+    @Workflow.transition('in_progress')
+    def open(cls, opportunities):
+        pass
+
+    @classmethod
+    @ModelView.button_action('crm_plus.wizard_opportunity_suspend')
+    def suspend(cls, opportunities):
+        pass
+
+    @classmethod
+    @Workflow.transition('suspended')
+    def set_suspended(cls, opportunities, reason, reactivation_date):
+        Date = Pool().get('ir.date')
+        if reactivation_date <= Date.today():
+            raise OpportunityError(gettext(
+                    'crm_plus.msg_opportunity_reactivation_past',
+                    date=reactivation_date))
+        cls.write(opportunities, {
+                'suspend_reason': reason,
+                'reactivation_date': reactivation_date,
+                })
+        cls.record_progress(opportunities, 'suspended', note=reason)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('in_progress')
+    def reactivate(cls, opportunities):
+        cls.write(opportunities, {'reactivation_date': None})
+        cls.record_progress(opportunities, 'in_progress')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('won')
+    def win(cls, opportunities):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Party = pool.get('party.party')
+        today = Date.today()
+        cls.write(opportunities, {'probability': 100, 'close_date': today})
+        parties = list({o.party for o in opportunities})
+        with Transaction().set_context(_check_access=False):
+            Party.write(parties, {
+                    'customer_status': 'deal',
+                    'last_deal_date': today,
+                    })
+
+    @classmethod
+    @ModelView.button_action('crm_plus.wizard_opportunity_lose')
+    def lose(cls, opportunities):
+        pass
+
+    @classmethod
+    @Workflow.transition('lost')
+    def set_lost(cls, opportunities, reason, note=None):
+        Date = Pool().get('ir.date')
+        cls.write(opportunities, {
+                'probability': 0,
+                'close_date': Date.today(),
+                'lost_reason': reason,
+                'lost_note': note,
+                })
+
+    @classmethod
+    @ModelView.button
+    def register_vendor(cls, opportunities):
+        "Email the registration to the upstream vendor from the template"
+        pool = Pool()
+        Email = pool.get('ir.email')
+        ModelData = pool.get('ir.model.data')
+        Template = pool.get('ir.email.template')
+        Date = pool.get('ir.date')
+        template = Template(ModelData.get_id(
+                'crm_plus', 'email_template_vendor_registration'))
+        for opportunity in opportunities:
+            email = opportunity.vendor.email if opportunity.vendor else None
+            if not email:
+                raise OpportunityError(gettext(
+                        'crm_plus.msg_opportunity_vendor_no_email',
+                        opportunity=opportunity.rec_name,
+                        vendor=(opportunity.vendor.rec_name
+                            if opportunity.vendor else '-')))
+            values = template.get(opportunity)
+            Email.send(
+                to=email, subject=values.get('subject', ''),
+                body=values.get('body', ''),
+                record=(cls.__name__, opportunity.id))
+        cls.write(opportunities, {
+                'vendor_registered': True,
+                'vendor_registration_date': Date.today(),
+                })
+
+    @classmethod
+    @ModelView.button_action('crm_plus.act_follow_up_form')
+    def follow_up(cls, opportunities):
+        "Open the follow-ups of the opportunity, new ones filled from it"
+        opportunity, = opportunities
+        encoder = PYSONEncoder()
+        return {
+            'pyson_domain': encoder.encode(
+                [('opportunity', '=', opportunity.id)]),
+            'pyson_context': encoder.encode({
+                    'default_opportunity': opportunity.id,
+                    'default_party': opportunity.party.id,
+                    'default_contact': (opportunity.contact.id
+                        if opportunity.contact else None),
+                    'default_subject': opportunity.name,
+                    }),
+            'name': opportunity.rec_name,
+            }
+
+    @classmethod
+    def reactivate_suspended(cls):
+        """Reactivate in one statement the suspended opportunities whose
+        reactivation date has come, and tell their owners"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Progress = pool.get('crm.opportunity.progress')
+        opportunity = cls.__table__()
+        progress = Progress.__table__()
+        cursor = Transaction().connection.cursor()
+        today = Date.today()
+        due = ((opportunity.state == 'suspended')
+            & (opportunity.reactivation_date <= today))
+
+        cursor.execute(*opportunity.select(
+                opportunity.employee, opportunity.id, where=due))
+        by_employee = defaultdict(list)
+        for employee_id, opportunity_id in cursor:
+            by_employee[employee_id].append(opportunity_id)
+        if not by_employee:
+            return
+        now = dt.datetime.now()
+        cursor.execute(*progress.insert(
+                [progress.opportunity, progress.date, progress.stage,
+                    progress.probability, progress.state,
+                    progress.create_uid, progress.create_date],
+                opportunity.select(
+                    opportunity.id, Literal(today), opportunity.stage,
+                    opportunity.probability, Literal('in_progress'),
+                    Literal(Transaction().user), Literal(now),
+                    where=due)))
+        cursor.execute(*opportunity.update(
+                [opportunity.state, opportunity.reactivation_date,
+                    opportunity.write_date, opportunity.write_uid],
+                ['in_progress', Null, now, Transaction().user],
+                where=due))
+        forget_cached(cls, [i for ids in by_employee.values() for i in ids])
+        cls.notify_owners(
+            by_employee, 'crm_plus.msg_opportunity_reactivated_label',
+            'crm_plus.msg_opportunity_reactivated')
+
+    @classmethod
+    def remind_signing(cls):
+        "Tell the owners of the opportunities to be signed soon"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Configuration = pool.get('crm.configuration')
+        days = Configuration(1).signing_reminder_days
+        if not days:
+            return
+        opportunity = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        day = Date.today() + dt.timedelta(days=days)
+        cursor.execute(*opportunity.select(
+                opportunity.employee, opportunity.id,
+                where=(opportunity.state == 'in_progress')
+                & (opportunity.expected_date == day)))
+        by_employee = defaultdict(list)
+        for employee_id, opportunity_id in cursor:
+            by_employee[employee_id].append(opportunity_id)
+        cls.notify_owners(
+            by_employee, 'crm_plus.msg_opportunity_signing_label',
+            'crm_plus.msg_opportunity_signing', email=True, days=days)
+
+    @classmethod
+    def notify_owners(
+            cls, by_employee, label, message, email=False, **values):
+        "Notify each employee once about their opportunities"
+        for ids in by_employee.values():
+            opportunities = cls.browse(ids)
+            notify_employees(
+                [opportunities[0].employee], label, message,
+                model=cls.__name__, records=ids, email=email,
+                count=len(ids),
+                names=', '.join(o.rec_name for o in opportunities[:5]),
+                **values)
+
+
+class OpportunityAssistant(ModelSQL):
+    __name__ = 'crm.opportunity-assistant'
+    __string__ = "Opportunity Assistant"
+    opportunity = fields.Many2One(
+        'crm.opportunity', "Opportunity", required=True, ondelete='CASCADE')
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('opportunity')
+
+
+class OpportunityLine(sequence_ordered(), ModelSQL, ModelView):
+    __name__ = 'crm.opportunity.line'
+    __string__ = "Opportunity Line"
+    opportunity = fields.Many2One(
+        'crm.opportunity', "Opportunity", required=True, ondelete='CASCADE')
+    product = fields.Many2One(
+        'product.product', "Product", ondelete='RESTRICT',
+        context={'company': Eval('company', -1)}, depends={'company'})
+    description = fields.Char("Description")
+    quantity = fields.Float(
+        "Quantity", digits='unit', required=True,
+        domain=[('quantity', '>=', 0)])
+    unit = fields.Many2One(
+        'product.uom', "Unit", ondelete='RESTRICT',
+        states={'required': Bool(Eval('product'))},
+        domain=[If(Eval('product_uom_category'),
+                ('category', '=', Eval('product_uom_category', -1)),
+                ())])
+    product_uom_category = fields.Function(
+        fields.Many2One('product.uom.category', "Product UoM Category"),
+        'on_change_with_product_uom_category')
+    unit_price = fields.Numeric(
+        "Unit Price", digits=(16, 4), domain=[
+            If(Eval('unit_price'), ('unit_price', '>=', 0), ())])
+    amount = fields.Function(
+        fields.Numeric("Amount", digits=(16, 2)), 'on_change_with_amount')
+    company = fields.Function(
+        fields.Many2One('company.company', "Company"),
+        'on_change_with_company')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('opportunity')
+
+    @classmethod
+    def default_quantity(cls):
+        return 1
+
+    @fields.depends('opportunity', '_parent_opportunity.company')
+    def on_change_with_company(self, name=None):
+        return self.opportunity.company if self.opportunity else None
+
+    @fields.depends('product')
+    def on_change_with_product_uom_category(self, name=None):
+        return self.product.default_uom_category if self.product else None
+
+    @fields.depends('product', 'unit', 'description')
+    def on_change_product(self):
+        if self.product:
+            self.unit = self.product.default_uom
+            if not self.description:
+                self.description = self.product.rec_name
+
+    @fields.depends('quantity', 'unit_price')
+    def on_change_with_amount(self, name=None):
+        if self.quantity is None or self.unit_price is None:
+            return None
+        return (Decimal(str(self.quantity)) * self.unit_price).quantize(
+            Decimal('0.01'))
+
+
+class OpportunityProgress(ModelSQL, ModelView):
+    __name__ = 'crm.opportunity.progress'
+    __string__ = "Opportunity Progress"
+    opportunity = fields.Many2One(
+        'crm.opportunity', "Opportunity", required=True, ondelete='CASCADE')
+    date = fields.Date("Date", required=True)
+    stage = fields.Many2One(
+        'crm.opportunity.stage', "Stage", ondelete='RESTRICT')
+    probability = fields.Integer("Probability")
+    state = fields.Selection(
+        'get_states', "State")
+    employee = fields.Many2One('company.employee', "Employee")
+    note = fields.Text("Note")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('opportunity')
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.opportunity, Index.Equality())))
+
+    @classmethod
+    def get_states(cls):
+        Opportunity = Pool().get('crm.opportunity')
+        return Opportunity.fields_get(['state'])['state']['selection']
+
+
+class OpportunityCompetitor(ModelSQL, ModelView):
+    __name__ = 'crm.opportunity.competitor'
+    __string__ = "Opportunity Competitor"
+    opportunity = fields.Many2One(
+        'crm.opportunity', "Opportunity", required=True, ondelete='CASCADE')
+    competitor = fields.Many2One(
+        'party.party', "Competitor", required=True, ondelete='RESTRICT',
+        domain=[('customer_type.competitor', '=', True)])
+    price = fields.Numeric("Price", digits=(16, 2))
+    strengths = fields.Text("Strengths")
+    weaknesses = fields.Text("Weaknesses")
+    result = fields.Function(fields.Selection([
+                ('open', "Open"),
+                ('beaten', "Beaten"),
+                ('winner', "Winner"),
+                ], "Result",
+            help="Follows the outcome of the opportunity."),
+        'get_result')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('opportunity')
+
+    def get_result(self, name):
+        return {
+            'won': 'beaten',
+            'lost': 'winner',
+            }.get(self.opportunity.state, 'open')
+
+
+class FollowUp(metaclass=PoolMeta):
+    __name__ = 'crm.follow_up'
+    opportunity = fields.Many2One(
+        'crm.opportunity', "Opportunity", ondelete='SET NULL',
+        domain=[('party', '=', Eval('party', -1))],
+        states={'readonly': Bool(Eval('created_opportunity'))})
+    created_opportunity = fields.Function(
+        fields.Boolean("Created Opportunity"), 'get_created_opportunity')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.opportunity, Index.Equality()),
+                where=t.opportunity != Null))
+        cls._buttons.update({
+                'create_opportunity': {
+                    'invisible': Bool(Eval('opportunity')),
+                    'depends': ['opportunity'],
+                    },
+                })
+
+    def get_created_opportunity(self, name):
+        return bool(self.opportunity)
+
+    @classmethod
+    @ModelView.button_action('crm_plus.act_opportunity_form')
+    def create_opportunity(cls, follow_ups):
+        "Turn each follow-up into an opportunity, once"
+        Opportunity = Pool().get('crm.opportunity')
+        for follow_up in follow_ups:
+            if follow_up.opportunity:
+                raise OpportunityError(gettext(
+                        'crm_plus.msg_follow_up_opportunity_exists',
+                        follow_up=follow_up.rec_name,
+                        opportunity=follow_up.opportunity.rec_name))
+        opportunities = [Opportunity(
+                company=f.company, party=f.party, contact=f.contact,
+                employee=current_employee() or f.employee, name=f.subject,
+                description=f.content)
+            for f in follow_ups]
+        Opportunity.save(opportunities)
+        for follow_up, opportunity in zip(follow_ups, opportunities):
+            follow_up.opportunity = opportunity
+        cls.save(follow_ups)
+        return {'res_id': [o.id for o in opportunities]}
+
+
+class SuspendStart(ModelView):
+    __name__ = 'crm.opportunity.suspend.start'
+    __string__ = "Suspend Opportunity"
+    reason = fields.Text("Reason", required=True)
+    reactivation_date = fields.Date(
+        "Reactivation Date", required=True,
+        help="The opportunity comes back in progress on this date.")
+
+
+class Suspend(Wizard):
+    __name__ = 'crm.opportunity.suspend'
+    __string__ = "Suspend Opportunity"
+    start = StateView('crm.opportunity.suspend.start',
+        'crm_plus.opportunity_suspend_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Suspend", 'suspend', 'tryton-ok', default=True),
+            ])
+    suspend = StateTransition()
+
+    def transition_suspend(self):
+        self.model.set_suspended(
+            list(self.records), self.start.reason,
+            self.start.reactivation_date)
+        return 'end'
+
+
+class LoseStart(ModelView):
+    __name__ = 'crm.opportunity.lose.start'
+    __string__ = "Lose Opportunity"
+    reason = fields.Many2One(
+        'crm.opportunity.lost_reason', "Reason", required=True)
+    note = fields.Text("Note")
+
+
+class Lose(Wizard):
+    __name__ = 'crm.opportunity.lose'
+    __string__ = "Lose Opportunity"
+    start = StateView('crm.opportunity.lose.start',
+        'crm_plus.opportunity_lose_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Lose", 'lose', 'tryton-ok', default=True),
+            ])
+    lose = StateTransition()
+
+    def transition_lose(self):
+        self.model.set_lost(
+            list(self.records), self.start.reason, self.start.note)
+        return 'end'

@@ -9,8 +9,11 @@ from operator import or_
 from sql import Literal, Null
 
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
+
+from .opportunity import OPEN_STATES
 
 
 class CustomerPool(DeactivableMixin, ModelSQL, ModelView):
@@ -34,6 +37,10 @@ class CustomerPool(DeactivableMixin, ModelSQL, ModelView):
     exempt_deal = fields.Boolean(
         "Never Release Customers with a Deal",
         help="Customers with a deal are never released automatically.")
+    exempt_open_opportunity = fields.Boolean(
+        "Never Release Customers with an Open Opportunity",
+        help="Customers with an opportunity not yet won or lost are never "
+        "released automatically.")
 
     @classmethod
     def default_company(cls):
@@ -108,6 +115,14 @@ class ReleaseRule(ModelSQL, ModelView):
             if days:
                 yield days, column
 
+    @staticmethod
+    def _open_opportunity_parties():
+        Opportunity = Pool().get('crm.opportunity')
+        opportunity = Opportunity.__table__()
+        return opportunity.select(
+            opportunity.party,
+            where=opportunity.state.in_(OPEN_STATES))
+
     def get_condition(self, party, today, rules):
         """Return the SQL condition of the party table for the locked
         customers this rule releases on the date `today`.
@@ -119,6 +134,8 @@ class ReleaseRule(ModelSQL, ModelView):
         if self.pool.exempt_deal:
             scope &= (party.customer_status != 'deal') | (
                 party.customer_status == Null)
+        if self.pool.exempt_open_opportunity:
+            scope &= ~party.id.in_(self._open_opportunity_parties())
         if self.customer_type:
             scope &= party.customer_type == self.customer_type.id
         else:

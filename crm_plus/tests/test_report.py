@@ -7,10 +7,11 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
-from .tools import acting_as, create_customer, create_opportunity, create_world
+from .tools import (
+    CrmTestCase, acting_as, create_customer, create_opportunity, create_world)
 
 
 def make_admin(user):
@@ -30,10 +31,8 @@ def rows(model, fields, **context):
             tuple(getattr(r, f) for f in fields) for r in records)
 
 
-class CrmPlusReportTestCase(_DBTestCase):
+class CrmPlusReportTestCase(CrmTestCase):
     "Test the dashboard and reports"
-    module = 'crm_plus'
-
     def create_pipeline(self, world):
         "One customer with two open opportunities per salesperson"
         pool = Pool()

@@ -8,12 +8,13 @@ from decimal import Decimal
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from ..exceptions import TargetError
 from ..target import split_value
-from .tools import acting_as, create_customer, create_opportunity, create_world
+from .tools import (
+    CrmTestCase, acting_as, create_customer, create_opportunity, create_world)
 
 YEAR_START = dt.date(2026, 1, 1)
 YEAR_END = dt.date(2026, 12, 31)
@@ -49,10 +50,8 @@ def decompose(target, **start):
         key=lambda c: (c.start_date, c.name))
 
 
-class CrmPlusTargetTestCase(_DBTestCase):
+class CrmPlusTargetTestCase(CrmTestCase):
     "Test sales targets"
-    module = 'crm_plus'
-
     def test_split_value(self):
         "A value splits into parts that add up exactly"
         self.assertEqual(

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from trytond import backend
 from trytond.modules.company.tests import create_company, create_employee
 from trytond.pool import Pool
+from trytond.tests.test_tryton import TestCase, activate_module, drop_db
 from trytond.transaction import Transaction, TransactionError
 
 PASSWORD = 'Crm-Plus-2026!'
@@ -110,6 +111,23 @@ def run_in_transaction(database, user, func, context=None, retry=10):
             if not retry:
                 raise
             retry -= 1
+
+
+class CrmTestCase(TestCase):
+    """Tests in a database with the module activated, without the generic
+    checks of ModuleTestCase that test_module.py already runs"""
+    module = 'crm_plus'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        drop_db()
+        activate_module([cls.module])
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
 
 
 def create_opportunity(world, party, employee, **values):

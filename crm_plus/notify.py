@@ -1,0 +1,47 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Tell employees about something, in the client and by email."""
+
+from email.message import EmailMessage
+
+from trytond import config
+from trytond.i18n import gettext
+from trytond.pool import Pool
+from trytond.sendmail import send_message_transactional
+from trytond.transaction import Transaction
+
+from .ownership import employee_users
+
+
+def notify_employees(
+        employees, label, description, model=None, records=None,
+        action=None, email=False, **values):
+    """Send each user of the employees a client notification, and an email
+    when asked, with the messages translated in the user's language.
+
+    `label` and `description` are ir.message ids formatted with values."""
+    Notification = Pool().get('res.notification')
+    notifications = []
+    for employee in employees:
+        for user in employee_users(employee):
+            language = user.language.code if user.language else None
+            with Transaction().set_context(language=language):
+                title = gettext(label, **values)
+                text = gettext(description, **values)
+            notifications.append(Notification(
+                    user=user, label=title, description=text,
+                    model=model, records=str(records) if records else None,
+                    action=action))
+            if email and user.email:
+                send_email(user.email, title, text)
+    Notification.save(notifications)
+
+
+def send_email(to, subject, body):
+    "Queue a plain-text email, sent when the transaction commits"
+    msg = EmailMessage()
+    msg['From'] = config.get('email', 'from')
+    msg['To'] = to
+    msg['Subject'] = subject
+    msg.set_content(body)
+    send_message_transactional(msg)

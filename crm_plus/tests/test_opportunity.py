@@ -1,0 +1,335 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+import datetime as dt
+from decimal import Decimal
+from itertools import count
+from unittest.mock import patch
+
+from trytond.exceptions import UserError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
+
+from .tools import CrmTestCase, acting_as, create_customer, create_world
+
+NUMBERS = count(1)
+
+
+def today():
+    return Pool().get('ir.date').today()
+
+
+def create_opportunity(world, salesperson='sales1', **values):
+    "Create an opportunity of the salesperson on a new customer they own"
+    Opportunity = Pool().get('crm.opportunity')
+    employee = world.employees[salesperson]
+    if 'party' not in values:
+        values['party'] = create_customer(
+            "Customer %s of %s" % (next(NUMBERS), salesperson),
+            owner=employee)
+    with acting_as(world.users[salesperson]):
+        opportunity = Opportunity(name="ERP project", **values)
+        opportunity.save()
+    return Opportunity(opportunity.id)
+
+
+def move_in_progress(opportunity):
+    Opportunity = Pool().get('crm.opportunity')
+    Opportunity.submit([opportunity])
+    Opportunity.open([opportunity])
+    return Opportunity(opportunity.id)
+
+
+class OpportunityTestCase(CrmTestCase):
+    "Test opportunities"
+
+    @with_transaction()
+    def test_new_opportunity_starts_at_first_stage(self):
+        "A new opportunity takes the first stage and its probability"
+        pool = Pool()
+        Stage = pool.get('crm.opportunity.stage')
+        world = create_world()
+        opportunity = create_opportunity(world)
+
+        first, = Stage.search([], limit=1)
+        self.assertEqual(opportunity.stage, first)
+        self.assertEqual(opportunity.probability, first.probability)
+        self.assertEqual(opportunity.employee, world.employees['sales1'])
+        self.assertEqual(
+            [(p.stage, p.probability) for p in opportunity.progress],
+            [(first, first.probability)])
+
+    @with_transaction()
+    def test_stage_move_records_progress(self):
+        "Moving the stage takes its probability and writes a progress entry"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Stage = pool.get('crm.opportunity.stage')
+        world = create_world()
+        opportunity = create_opportunity(world)
+        _, needs, proposal = Stage.search([], limit=3)
+
+        with acting_as(world.users['sales1']):
+            Opportunity.write([opportunity], {'stage': needs.id})
+            Opportunity.write([opportunity], {
+                    'stage': proposal.id, 'probability': 45})
+            Opportunity.write([opportunity], {'name': "ERP rollout"})
+
+        opportunity = Opportunity(opportunity.id)
+        self.assertEqual(opportunity.probability, 45)
+        self.assertEqual(
+            [(p.stage, p.probability) for p in opportunity.progress][:2],
+            [(proposal, 45), (needs, needs.probability)])
+        self.assertEqual(len(opportunity.progress), 3)
+        self.assertEqual(
+            opportunity.progress[0].employee, world.employees['sales1'])
+
+    @with_transaction()
+    def test_new_opportunity_dates_customer(self):
+        "The customer's last opportunity date follows its opportunities"
+        Party = Pool().get('party.party')
+        world = create_world()
+        start = today() - dt.timedelta(days=3)
+        opportunity = create_opportunity(world, start_date=start)
+
+        self.assertEqual(
+            Party(opportunity.party.id).last_opportunity_date, start)
+
+    @with_transaction()
+    def test_suspend_needs_future_reactivation(self):
+        "An opportunity cannot be suspended until a past date"
+        Opportunity = Pool().get('crm.opportunity')
+        world = create_world()
+        opportunity = move_in_progress(create_opportunity(world))
+
+        with self.assertRaisesRegex(UserError, 'future'):
+            Opportunity.set_suspended([opportunity], "Budget frozen", today())
+
+    @with_transaction()
+    def test_cron_reactivates_suspended_once(self):
+        "The reactivation job reopens due opportunities and tells the owner"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Notification = pool.get('res.notification')
+        world = create_world()
+        due = move_in_progress(create_opportunity(world))
+        later = move_in_progress(create_opportunity(
+                world, party=due.party))
+        tomorrow = today() + dt.timedelta(days=1)
+        Opportunity.set_suspended([due, later], "Budget frozen", tomorrow)
+        # time passes for the first one
+        table = Opportunity.__table__()
+        Transaction().connection.cursor().execute(*table.update(
+                [table.reactivation_date], [today()],
+                where=table.id == due.id))
+
+        Opportunity.reactivate_suspended()
+        Opportunity.reactivate_suspended()
+
+        due, later = Opportunity.browse([due.id, later.id])
+        self.assertEqual(due.state, 'in_progress')
+        self.assertIsNone(due.reactivation_date)
+        self.assertEqual(
+            [p.state for p in due.progress][:2], ['in_progress', 'suspended'])
+        self.assertEqual(later.state, 'suspended')
+        notifications = Notification.search([
+                ('user', '=', world.users['sales1'].id),
+                ('model', '=', 'crm.opportunity'),
+                ])
+        self.assertEqual(len(notifications), 1)
+        self.assertEqual(notifications[0].records, str([due.id]))
+
+    @with_transaction()
+    def test_won_is_final(self):
+        "Winning makes the customer a deal and the opportunity read-only"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Party = pool.get('party.party')
+        world = create_world()
+        opportunity = move_in_progress(create_opportunity(world))
+
+        with acting_as(world.users['sales1']):
+            Opportunity.win([opportunity])
+            opportunity = Opportunity(opportunity.id)
+            with self.assertRaisesRegex(UserError, 'closed'):
+                Opportunity.write([opportunity], {'amount': Decimal(1)})
+            with self.assertRaisesRegex(UserError, 'closed'):
+                Opportunity.delete([opportunity])
+            with self.assertRaises(UserError):
+                Opportunity.lose([opportunity])
+
+        opportunity = Opportunity(opportunity.id)
+        self.assertEqual(opportunity.state, 'won')
+        self.assertEqual(opportunity.probability, 100)
+        self.assertEqual(opportunity.close_date, today())
+        party = Party(opportunity.party.id)
+        self.assertEqual(party.customer_status, 'deal')
+        self.assertEqual(party.last_deal_date, today())
+
+    @with_transaction()
+    def test_lose_with_reason(self):
+        "A lost opportunity keeps its reason and has no chance left"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        LostReason = pool.get('crm.opportunity.lost_reason')
+        world = create_world()
+        opportunity = move_in_progress(create_opportunity(world))
+        reason, = LostReason.search([('code', '=', 'PRICE')])
+
+        Opportunity.set_lost([opportunity], reason, "Too expensive")
+
+        opportunity = Opportunity(opportunity.id)
+        self.assertEqual(opportunity.state, 'lost')
+        self.assertEqual(opportunity.lost_reason, reason)
+        self.assertEqual(opportunity.probability, 0)
+
+    @with_transaction()
+    def test_signing_reminder(self):
+        "Owners are told about the opportunities to sign in a few days"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Notification = pool.get('res.notification')
+        world = create_world()
+        soon = today() + dt.timedelta(days=3)
+        reminded = move_in_progress(
+            create_opportunity(world, expected_date=soon))
+        move_in_progress(create_opportunity(
+                world, 'sales2', expected_date=soon + dt.timedelta(days=1)))
+        create_opportunity(world, 'sales2', expected_date=soon)
+
+        Opportunity.remind_signing()
+
+        notifications = Notification.search([
+                ('model', '=', 'crm.opportunity')])
+        self.assertEqual(
+            [(n.user, n.records) for n in notifications],
+            [(world.users['sales1'], str([reminded.id]))])
+
+    @with_transaction()
+    def test_lines_propose_amount(self):
+        "The product lines propose the expected amount"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Line = pool.get('crm.opportunity.line')
+        opportunity = Opportunity(lines=[
+                Line(quantity=2, unit_price=Decimal('150.50')),
+                Line(quantity=1.5, unit_price=Decimal('10')),
+                ])
+        for line in opportunity.lines:
+            line.amount = line.on_change_with_amount()
+
+        opportunity.on_change_lines()
+
+        self.assertEqual(opportunity.amount, Decimal('316.00'))
+
+    @with_transaction()
+    def test_competitor_result_follows_opportunity(self):
+        "A competitor is beaten when we win and the winner when we lose"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Competitor = pool.get('crm.opportunity.competitor')
+        ModelData = pool.get('ir.model.data')
+        world = create_world()
+        opportunity = move_in_progress(create_opportunity(world))
+        rival = create_customer("Rival", customer_type=ModelData.get_id(
+                'crm_plus', 'customer_type_competitor'))
+        competitor = Competitor(opportunity=opportunity, competitor=rival)
+        competitor.save()
+        self.assertEqual(Competitor(competitor.id).result, 'open')
+
+        Opportunity.win([opportunity])
+
+        self.assertEqual(Competitor(competitor.id).result, 'beaten')
+
+    @with_transaction()
+    def test_vendor_registration(self):
+        "Registering with the vendor emails it and flags the opportunity"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Party = pool.get('party.party')
+        Email = pool.get('ir.email')
+        world = create_world()
+        vendor = Party(name="Upstream Ltd")
+        vendor.save()
+        opportunity = create_opportunity(world, vendor=vendor)
+
+        with acting_as(world.users['sales1']):
+            with self.assertRaisesRegex(UserError, 'Upstream Ltd'):
+                Opportunity.register_vendor([opportunity])
+        Party.write([vendor], {
+                'contact_mechanisms': [('create', [{
+                                'type': 'email',
+                                'value': 'sales@upstream.example'}])]})
+        with acting_as(world.users['sales1']), patch(
+                'trytond.ir.email_.send_message_transactional') as send:
+            Opportunity.register_vendor([opportunity])
+
+        opportunity = Opportunity(opportunity.id)
+        self.assertTrue(opportunity.vendor_registered)
+        email, = Email.search([
+                ('resource', '=', str(opportunity))])
+        self.assertIn('sales@upstream.example', email.recipients)
+        self.assertIn('ERP project', email.subject)
+        message, = send.call_args.args
+        self.assertEqual(message['To'], 'sales@upstream.example')
+
+    @with_transaction()
+    def test_follow_up_creates_one_opportunity(self):
+        "A follow-up turns into an opportunity once"
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        world = create_world()
+        party = create_customer("ACME", owner=world.employees['sales1'])
+        with acting_as(world.users['sales1']):
+            follow_up = FollowUp(
+                party=party, date=today(), subject="Wants a quote")
+            follow_up.save()
+            FollowUp.create_opportunity([follow_up])
+            follow_up = FollowUp(follow_up.id)
+            with self.assertRaisesRegex(UserError, 'Wants a quote'):
+                FollowUp.create_opportunity([follow_up])
+
+        opportunity = follow_up.opportunity
+        self.assertEqual(opportunity.party, party)
+        self.assertEqual(opportunity.name, "Wants a quote")
+        self.assertEqual(opportunity.employee, world.employees['sales1'])
+        self.assertEqual(opportunity.follow_ups, (follow_up,))
+
+    @with_transaction()
+    def test_opportunities_follow_customer_rules(self):
+        "A salesperson sees no opportunity of a colleague's customer"
+        Opportunity = Pool().get('crm.opportunity')
+        world = create_world()
+        mine = create_opportunity(world)
+        theirs = create_opportunity(world, 'sales2')
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual(Opportunity.search([]), [mine])
+        with acting_as(world.users['manager']):
+            self.assertEqual(
+                set(Opportunity.search([])), {mine, theirs})
+
+    @with_transaction()
+    def test_open_opportunity_exempts_release(self):
+        "A pool can keep customers with an open opportunity out of release"
+        pool = Pool()
+        Party = pool.get('party.party')
+        world = create_world()
+        kept = create_customer(
+            "Kept", pool=world.east, owner=world.employees['sales1'])
+        released = create_customer(
+            "Released", pool=world.east, owner=world.employees['sales1'])
+        create_opportunity(world, party=kept)
+        world.east.exempt_open_opportunity = True
+        world.east.save()
+        table = Party.__table__()
+        Transaction().connection.cursor().execute(*table.update(
+                [table.owner_since], [today() - dt.timedelta(days=90)],
+                where=table.id.in_([kept.id, released.id])))
+
+        Party.release_customers()
+
+        self.assertEqual(Party(kept.id).owner, world.employees['sales1'])
+        self.assertIsNone(Party(released.id).owner)
+
