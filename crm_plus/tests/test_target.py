@@ -3,6 +3,7 @@
 """Sales targets: decomposition, completed values and who may set them."""
 
 import datetime as dt
+from contextlib import nullcontext
 from decimal import Decimal
 
 from trytond.model.exceptions import AccessError, ValidationError
@@ -36,10 +37,12 @@ def create_target(world, name, value, owner='sales1', kpi='follow_ups',
 
 
 def decompose(target, **start):
-    "Run the decomposition wizard on the target"
+    "Run the decomposition wizard on the target, in its company"
     Decompose = Pool().get('crm.target.decompose', type='wizard')
     session_id, _, _ = Decompose.create()
-    with set_company(target.company), Transaction().set_context(
+    in_company = (nullcontext() if Transaction().context.get('company')
+        else set_company(target.company))
+    with in_company, Transaction().set_context(
             active_model='crm.target', active_id=target.id,
             active_ids=[target.id]):
         Decompose.execute(session_id, {}, 'start')
