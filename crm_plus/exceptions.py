@@ -43,3 +43,11 @@ class BudgetError(ValidationError):
 
 class LeadError(UserError):
     pass
+
+
+class TargetError(UserError):
+    pass
+
+
+class TargetValidationError(ValidationError):
+    pass

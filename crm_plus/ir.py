@@ -14,6 +14,7 @@ EMPLOYEE_RULE_MODELS = {
     'crm.approval.request',
     'crm.expense',
     'crm.lead',
+    'crm.target',
     }
 
 

@@ -195,3 +195,14 @@ class CrmTestCase(TestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         drop_db()
+
+
+def create_opportunity(world, party, employee, **values):
+    "Create an opportunity of the customer followed by the employee"
+    Opportunity = Pool().get('crm.opportunity')
+    values.setdefault('name', "%s deal" % party.name)
+    opportunity = Opportunity(
+        company=world.company, party=party, employee=employee,
+        currency=world.company.currency, **values)
+    opportunity.save()
+    return opportunity

@@ -1,0 +1,403 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The dashboard (首页) and the CRM reports.
+
+Each report is a SQL view (table_query) that aggregates the documents in
+the database.  The rows counted are restricted by the record rules of
+the documents, so a salesperson's figures cover only what he may read."""
+
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from sql import Column, Literal, Null, Union
+from sql.aggregate import Count, Min, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import DateTrunc
+
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval, If
+from trytond.transaction import Transaction, inactive_records
+
+from .party import CUSTOMER_STATUSES
+
+OPEN_OPPORTUNITY_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
+
+
+def rule_where(model_name, table):
+    """Return the condition that keeps the rows of table the user may read.
+
+    The rules are applied to table itself when they need no join, which
+    spares PostgreSQL a semi-join with a second scan of the table."""
+    pool = Pool()
+    Rule = pool.get('ir.rule')
+    Model = pool.get(model_name)
+    domain = Rule.domain_get(model_name, mode='read')
+    if not domain:
+        return Literal(True)
+    # As root, like Rule.query_get, so the nested searches add no rules
+    with Transaction().set_user(0, set_context=True), inactive_records():
+        tables, condition = Model.search_domain(
+            domain, active_test=False, tables={None: (table, None)})
+    if len(tables) > 1:
+        return table.id.in_(Rule.query_get(model_name, mode='read'))
+    return condition
+
+
+class ReportContext(ModelView):
+    __name__ = 'crm.report.context'
+    __string__ = "CRM Report Context"
+    company = fields.Many2One('company.company', "Company", required=True)
+    from_date = fields.Date(
+        "From Date",
+        domain=[If(Eval('to_date') & Eval('from_date'),
+                ('from_date', '<=', Eval('to_date')), ())])
+    to_date = fields.Date(
+        "To Date",
+        domain=[If(Eval('from_date') & Eval('to_date'),
+                ('to_date', '>=', Eval('from_date')), ())])
+    salesperson = fields.Many2One(
+        'company.employee', "Salesperson",
+        domain=[('company', '=', Eval('company', -1))],
+        help="Limit the figures to the work of this employee.")
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_from_date(cls):
+        "The first day of the previous month, to compare with this month"
+        Date = Pool().get('ir.date')
+        context = Transaction().context
+        if 'from_date' in context:
+            return context['from_date']
+        return Date.today() - relativedelta(months=1, day=1)
+
+    @classmethod
+    def default_to_date(cls):
+        Date = Pool().get('ir.date')
+        context = Transaction().context
+        if 'to_date' in context:
+            return context['to_date']
+        return Date.today()
+
+
+class ReportMixin:
+    "Helpers to read the report context and build the queries"
+    __slots__ = ()
+
+    @classmethod
+    def _in_period(cls, column):
+        "Return the condition that the date or timestamp is in the period"
+        context = Transaction().context
+        condition = Literal(True)
+        if context.get('from_date'):
+            condition &= column >= context['from_date']
+        if context.get('to_date'):
+            condition &= column < context['to_date'] + dt.timedelta(days=1)
+        return condition
+
+    @classmethod
+    def _of_employee(cls, column):
+        "Return the condition that the row belongs to the salesperson"
+        salesperson = Transaction().context.get('salesperson')
+        if salesperson:
+            return column == salesperson
+        return Literal(True)
+
+    @classmethod
+    def _of_company(cls, column):
+        return column == Transaction().context.get('company', -1)
+
+    @classmethod
+    def _month(cls, column):
+        return cls.month.sql_cast(DateTrunc('month', column))
+
+    @classmethod
+    def _union(cls, parts, keys, counters, key_id=False):
+        """Return the union of the parts grouped by keys with the sum of
+        each counter.
+
+        A part is (table, where, {name: expression}) with a column for
+        each key and the counters it has; the others count zero.
+        key_id uses the only key as the id of the rows."""
+        selects = []
+        for index, (table, where, columns) in enumerate(parts):
+            selects.append(table.select(
+                    (table.id * len(parts) + index).as_('id'),
+                    *(columns[k].as_(k) for k in keys),
+                    *(columns.get(c, Literal(0)).as_(c) for c in counters),
+                    where=where))
+        union = Union(*selects, all_=True)
+        id_ = Column(union, keys[0]) if key_id else Min(union.id)
+        return union.select(
+            id_.as_('id'),
+            *(Column(union, k).as_(k) for k in keys),
+            *(Sum(Column(union, c)).as_(c) for c in counters),
+            group_by=[Column(union, k) for k in keys])
+
+
+class Activity(ReportMixin, ModelSQL, ModelView):
+    "New customers, follow-ups and opportunities month by month"
+    __name__ = 'crm.report.activity'
+    __string__ = "CRM Monthly Activity"
+    month = fields.Date("Month", readonly=True)
+    new_customers = fields.Integer("New Customers", readonly=True)
+    follow_ups = fields.Integer("Follow-ups", readonly=True)
+    opportunities = fields.Integer("New Opportunities", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('month', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        party = pool.get('party.party').__table__()
+        follow_up = pool.get('crm.follow_up').__table__()
+        opportunity = pool.get('crm.opportunity').__table__()
+        return cls._union([
+                (party,
+                    (party.customer_nature != Null)
+                    & cls._in_period(party.create_date)
+                    & cls._of_employee(party.owner)
+                    & rule_where('party.party', party),
+                    {'month': cls._month(party.create_date),
+                        'new_customers': Literal(1)}),
+                (follow_up,
+                    cls._of_company(follow_up.company)
+                    & cls._in_period(follow_up.date)
+                    & cls._of_employee(follow_up.employee)
+                    & rule_where('crm.follow_up', follow_up),
+                    {'month': cls._month(follow_up.date),
+                        'follow_ups': Literal(1)}),
+                (opportunity,
+                    cls._of_company(opportunity.company)
+                    & cls._in_period(opportunity.start_date)
+                    & cls._of_employee(opportunity.employee)
+                    & rule_where('crm.opportunity', opportunity),
+                    {'month': cls._month(opportunity.start_date),
+                        'opportunities': Literal(1)}),
+                ], ['month'], ['new_customers', 'follow_ups', 'opportunities'])
+
+
+class EmployeeActivity(ReportMixin, ModelSQL, ModelView):
+    "What each salesperson did in the period (staff activity, my month)"
+    __name__ = 'crm.report.employee'
+    __string__ = "CRM Staff Activity"
+    employee = fields.Many2One('company.employee', "Employee", readonly=True)
+    new_customers = fields.Integer(
+        "New Customers", readonly=True,
+        help="Customers created in the period and owned by the employee.")
+    follow_ups = fields.Integer("Follow-ups", readonly=True)
+    opportunities = fields.Integer("New Opportunities", readonly=True)
+    won_opportunities = fields.Integer("Won Opportunities", readonly=True)
+    won_amount = fields.Numeric("Won Amount", digits=(16, 2), readonly=True)
+    contract_amount = fields.Function(
+        fields.Numeric("Contract Amount", digits=(16, 2)), 'get_amounts')
+    received_amount = fields.Function(
+        fields.Numeric("Received Amount", digits=(16, 2)), 'get_amounts')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('employee', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        party = pool.get('party.party').__table__()
+        follow_up = pool.get('crm.follow_up').__table__()
+        opportunity = pool.get('crm.opportunity').__table__()
+        won = pool.get('crm.opportunity').__table__()
+        return cls._union([
+                (party,
+                    (party.customer_nature != Null) & (party.owner != Null)
+                    & cls._in_period(party.create_date)
+                    & cls._of_employee(party.owner)
+                    & rule_where('party.party', party),
+                    {'employee': party.owner, 'new_customers': Literal(1)}),
+                (follow_up,
+                    cls._of_company(follow_up.company)
+                    & cls._in_period(follow_up.date)
+                    & cls._of_employee(follow_up.employee)
+                    & rule_where('crm.follow_up', follow_up),
+                    {'employee': follow_up.employee,
+                        'follow_ups': Literal(1)}),
+                (opportunity,
+                    cls._of_company(opportunity.company)
+                    & cls._in_period(opportunity.start_date)
+                    & cls._of_employee(opportunity.employee)
+                    & rule_where('crm.opportunity', opportunity),
+                    {'employee': opportunity.employee,
+                        'opportunities': Literal(1)}),
+                (won,
+                    cls._of_company(won.company) & (won.state == 'won')
+                    & cls._in_period(won.close_date)
+                    & cls._of_employee(won.employee)
+                    & rule_where('crm.opportunity', won),
+                    {'employee': won.employee,
+                        'won_opportunities': Literal(1),
+                        'won_amount': Coalesce(won.amount, 0)}),
+                ], ['employee'], [
+                'new_customers', 'follow_ups', 'opportunities',
+                'won_opportunities', 'won_amount'], key_id=True)
+
+    @classmethod
+    def get_amounts(cls, records, names):
+        """Return the contract and received amounts of each employee in the
+        period.
+
+        crm_plus has no contracts nor payments: crm_plus_sale and
+        crm_plus_finance override this hook with set-based queries."""
+        return {name: {r.id: 0 for r in records} for name in names}
+
+
+class OpportunityReportMixin(ReportMixin):
+    __slots__ = ()
+    currency = fields.Many2One('currency.currency', "Currency", readonly=True)
+    opportunities = fields.Integer("Opportunities", readonly=True)
+    amount = fields.Numeric(
+        "Expected Amount", digits=(16, 2), readonly=True)
+    weighted_amount = fields.Numeric(
+        "Weighted Amount", digits=(16, 2), readonly=True,
+        help="The expected amount multiplied by the probability.")
+
+    @classmethod
+    def _opportunity_query(cls, keys, period=None):
+        """Return the open opportunities grouped by the keys, with the date
+        column named period in the period of the context"""
+        Opportunity = Pool().get('crm.opportunity')
+        opportunity = Opportunity.__table__()
+        columns = {
+            k: cls._month(opportunity.expected_date) if k == 'month'
+            else Column(opportunity, k) for k in keys}
+        amount = Coalesce(opportunity.amount, 0)
+        group_by = list(columns.values())
+        return opportunity.select(
+            Min(opportunity.id).as_('id'),
+            *(columns[k].as_(k) for k in keys),
+            Count(Literal('*')).as_('opportunities'),
+            Sum(amount).as_('amount'),
+            Sum(amount * Coalesce(opportunity.probability, 0) / 100
+                ).as_('weighted_amount'),
+            where=cls._of_company(opportunity.company)
+            & opportunity.state.in_(OPEN_OPPORTUNITY_STATES)
+            & cls._of_employee(opportunity.employee)
+            & rule_where('crm.opportunity', opportunity)
+            & (cls._in_period(Column(opportunity, period)) if period
+                else Literal(True)),
+            group_by=group_by)
+
+
+class Funnel(OpportunityReportMixin, ModelSQL, ModelView):
+    "The open opportunities by stage of the sales funnel"
+    __name__ = 'crm.report.funnel'
+    __string__ = "Sales Funnel"
+    stage = fields.Many2One('crm.opportunity.stage', "Stage", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('stage', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        return cls._opportunity_query(['stage', 'currency'])
+
+
+class Forecast(OpportunityReportMixin, ModelSQL, ModelView):
+    "The open opportunities by owner and month of expected signing"
+    __name__ = 'crm.report.forecast'
+    __string__ = "Sales Forecast"
+    employee = fields.Many2One('company.employee', "Owner", readonly=True)
+    month = fields.Date("Month", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('month', 'ASC'), ('employee', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        return cls._opportunity_query(
+            ['employee', 'month', 'currency'], period='expected_date')
+
+
+class Source(ReportMixin, ModelSQL, ModelView):
+    "Where the customers and the opportunities come from"
+    __name__ = 'crm.report.source'
+    __string__ = "CRM Sources"
+    source = fields.Many2One('crm.customer.source', "Source", readonly=True)
+    customers = fields.Integer("Customers", readonly=True)
+    opportunities = fields.Integer("Opportunities", readonly=True)
+    won_opportunities = fields.Integer("Won Opportunities", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('source', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        return cls._union(
+            cls._source_parts(), ['source'], cls._source_counters())
+
+    @classmethod
+    def _source_counters(cls):
+        "Return the names of the counter columns; a module adds its own"
+        return ['customers', 'opportunities', 'won_opportunities']
+
+    @classmethod
+    def _source_parts(cls):
+        """Return the parts of the union as (table, where, {'source': …,
+        counter: 1}); a module adds one for its documents (leads)"""
+        pool = Pool()
+        party = pool.get('party.party').__table__()
+        opportunity = pool.get('crm.opportunity').__table__()
+        return [
+            (party,
+                (party.customer_nature != Null)
+                & cls._in_period(party.create_date)
+                & cls._of_employee(party.owner)
+                & rule_where('party.party', party),
+                {'source': party.customer_source, 'customers': Literal(1)}),
+            (opportunity,
+                cls._of_company(opportunity.company)
+                & cls._in_period(opportunity.start_date)
+                & cls._of_employee(opportunity.employee)
+                & rule_where('crm.opportunity', opportunity),
+                {'source': opportunity.source,
+                    'opportunities': Literal(1),
+                    'won_opportunities': Case(
+                        (opportunity.state == 'won', 1), else_=0),
+                    }),
+            ]
+
+
+class CustomerStatus(ReportMixin, ModelSQL, ModelView):
+    "How many customers are in each lifecycle status"
+    __name__ = 'crm.report.customer_status'
+    __string__ = "Customer Status Analysis"
+    customer_status = fields.Selection(
+        CUSTOMER_STATUSES, "Customer Status", readonly=True, sort=False)
+    customers = fields.Integer("Customers", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('customer_status', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        party = Pool().get('party.party').__table__()
+        return party.select(
+            Min(party.id).as_('id'),
+            party.customer_status.as_('customer_status'),
+            Count(Literal('*')).as_('customers'),
+            where=(party.customer_nature != Null)
+            & cls._of_employee(party.owner)
+            & rule_where('party.party', party),
+            group_by=[party.customer_status])

@@ -1,0 +1,183 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The dashboard and reports count only what the user may read."""
+
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
+
+from .tools import (
+    CrmTestCase, acting_as, create_customer, create_opportunity, create_world)
+
+
+def make_admin(user):
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    admin = ModelData.get_id('crm_plus', 'group_crm_admin')
+    User.write([user], {'groups': [('add', [admin])]})
+
+
+def rows(model, fields, **context):
+    "Read every row of the report as tuples of the fields"
+    Report = Pool().get(model)
+    with Transaction().set_context(**context):
+        records = Report.search([])
+        return sorted(
+            tuple(getattr(r, f) for f in fields) for r in records)
+
+
+class CrmPlusReportTestCase(CrmTestCase):
+    "Test the dashboard and reports"
+    def create_pipeline(self, world):
+        "One customer with two open opportunities per salesperson"
+        pool = Pool()
+        Stage = pool.get('crm.opportunity.stage')
+        initial, needs = Stage.search([], limit=2)
+        emp = world.employees
+        for name in ['sales1', 'junior', 'sales2', 'director']:
+            customer = create_customer(
+                "%s's" % name, pool=world.east, owner=emp[name])
+            create_opportunity(world, customer, emp[name],
+                stage=initial, probability=10, amount=Decimal(1000))
+            create_opportunity(world, customer, emp[name],
+                stage=needs, probability=30, amount=Decimal(100))
+        return initial, needs
+
+    @with_transaction()
+    def test_funnel_respects_rules(self):
+        "The funnel of a salesperson counts only what he may read"
+        world = create_world()
+        initial, needs = self.create_pipeline(world)
+
+        def funnel(user):
+            with acting_as(world.users[user]):
+
+                return rows('crm.report.funnel',
+                    ['stage', 'opportunities', 'amount', 'weighted_amount'])
+
+        self.assertEqual(funnel('sales1'), sorted([
+                    (initial, 2, 2000, 200), (needs, 2, 200, 60)]))
+        self.assertEqual(funnel('manager'), sorted([
+                    (initial, 3, 3000, 300), (needs, 3, 300, 90)]))
+        make_admin(world.users['sales2'])
+        self.assertEqual(funnel('sales2'), sorted([
+                    (initial, 4, 4000, 400), (needs, 4, 400, 120)]))
+        with acting_as(world.users['sales1']):
+            self.assertEqual(rows('crm.report.funnel', ['opportunities'],
+                    salesperson=world.employees['junior'].id), [(1,), (1,)])
+
+    @with_transaction()
+    def test_forecast_by_owner_and_month(self):
+        "The forecast weighs the amounts by the probability"
+        world = create_world()
+        emp = world.employees
+        today = Pool().get('ir.date').today()
+        next_month = today + relativedelta(months=1, day=1)
+        customer = create_customer("ACME", owner=emp['sales1'])
+        for amount, probability, date in [
+                (1000, 10, today), (500, 50, today),
+                (2000, 90, next_month), (300, 40, None)]:
+            create_opportunity(world, customer, emp['sales1'],
+                amount=Decimal(amount), probability=probability,
+                expected_date=date)
+        create_opportunity(world, customer, emp['sales1'], state='won',
+            amount=Decimal(9999), probability=100, expected_date=today)
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual(
+                rows('crm.report.forecast', [
+                        'employee', 'month', 'opportunities', 'amount',
+                        'weighted_amount'],
+                    from_date=today.replace(day=1),
+                    to_date=next_month + relativedelta(day=31)), [
+                    (emp['sales1'], today.replace(day=1), 2, 1500, 350),
+                    (emp['sales1'], next_month, 1, 2000, 1800),
+                    ])
+
+    @with_transaction()
+    def test_this_month_vs_last_month(self):
+        "New customers, follow-ups and opportunities month by month"
+        FollowUp = Pool().get('crm.follow_up')
+        world = create_world()
+        emp = world.employees
+        today = Pool().get('ir.date').today()
+        this_month = today.replace(day=1)
+        last_month = this_month - relativedelta(months=1)
+        mine = create_customer("Mine", owner=emp['sales1'])
+        other = create_customer("Other", owner=emp['sales2'])
+        for party, employee, date in [
+                (mine, 'sales1', this_month), (mine, 'sales1', last_month),
+                (mine, 'sales1', last_month), (other, 'sales2', today)]:
+            FollowUp(company=world.company, party=party, date=date,
+                employee=emp[employee], subject="Call").save()
+        create_opportunity(world, mine, emp['sales1'], start_date=last_month)
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual(rows('crm.report.activity', [
+                        'month', 'new_customers', 'follow_ups',
+                        'opportunities']), [
+                    (last_month, 0, 2, 1), (this_month, 1, 1, 0)])
+        with acting_as(world.users['manager']):
+            self.assertEqual(rows('crm.report.activity', [
+                        'month', 'new_customers', 'follow_ups',
+                        'opportunities']), [
+                    (last_month, 0, 2, 1), (this_month, 2, 2, 0)])
+
+    @with_transaction()
+    def test_staff_activity_and_my_month(self):
+        "Staff activity per employee; contract amounts wait for crm_plus_sale"
+        FollowUp = Pool().get('crm.follow_up')
+        world = create_world()
+        emp = world.employees
+        today = Pool().get('ir.date').today()
+        mine = create_customer("Mine", owner=emp['sales1'])
+        create_customer("Other", owner=emp['sales2'])
+        FollowUp(company=world.company, party=mine, date=today,
+            employee=emp['sales1'], subject="Call").save()
+        create_opportunity(world, mine, emp['sales1'], state='won',
+            close_date=today, amount=Decimal(700))
+        fields = ['employee', 'new_customers', 'follow_ups',
+            'opportunities', 'won_opportunities', 'won_amount',
+            'contract_amount', 'received_amount']
+
+        with acting_as(world.users['manager']):
+            self.assertEqual(rows('crm.report.employee', fields), [
+                    (emp['sales1'], 1, 1, 1, 1, 700, 0, 0),
+                    (emp['sales2'], 1, 0, 0, 0, 0, 0, 0),
+                    ])
+        with acting_as(world.users['sales1']):
+            self.assertEqual(
+                rows('crm.report.employee', fields[:2],
+                    salesperson=emp['sales1'].id),
+                [(emp['sales1'], 1)])
+
+    @with_transaction()
+    def test_sources_and_customer_status(self):
+        "Customers and opportunities by source, customers by status"
+        pool = Pool()
+        Source = pool.get('crm.customer.source')
+        world = create_world()
+        emp = world.employees
+        web, fair = Source.create([{'name': "Web"}, {'name': "Fair"}])
+        mine = create_customer("Mine", owner=emp['sales1'],
+            customer_source=web, customer_status='intention')
+        create_customer("Free", pool=world.east, customer_source=fair)
+        create_customer("Other", owner=emp['sales2'], customer_source=fair,
+            customer_status='deal')
+        create_opportunity(world, mine, emp['sales1'], source=fair,
+            state='won', close_date=mine.create_date.date())
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual(rows('crm.report.source', [
+                        'source', 'customers', 'opportunities',
+                        'won_opportunities']),
+                sorted([(web, 1, 0, 0), (fair, 1, 1, 1)]))
+            self.assertEqual(
+                rows('crm.report.customer_status',
+                    ['customer_status', 'customers']),
+                [('intention', 1), ('potential', 1)])
