@@ -236,10 +236,12 @@ class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
                         (date_field, '=', today),
                         ]):
                 notify_employees(
-                    campaign.people(), label, message, model=cls.__name__,
-                    records=[campaign.id], email=True,
-                    campaign=campaign.rec_name,
-                    start=campaign.start_date, end=campaign.end_date)
+                    campaign.people(), label, message, {
+                        'campaign': campaign.rec_name,
+                        'start': campaign.start_date,
+                        'end': campaign.end_date,
+                        },
+                    model=cls.__name__, records=[campaign.id], email=True)
 
     def people(self):
         "Return the responsible and the participants"

@@ -7,7 +7,6 @@ import datetime as dt
 from sql import Literal
 from sql.aggregate import Count, Max, Min
 
-from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -15,7 +14,7 @@ from trytond.transaction import Transaction
 
 from .company import current_employee
 from .model import RuleCheckedExportMixin
-from .ownership import employee_users
+from .notify import notify_employees
 
 
 class Party(metaclass=PoolMeta):
@@ -163,26 +162,18 @@ class FollowUpComment(ModelSQL, ModelView):
     @classmethod
     def notify_owner(cls, comments):
         "Tell the owner of the customer that a supervisor commented"
-        Notification = Pool().get('res.notification')
-        notifications = []
         for comment in comments:
-            party = comment.follow_up.party
-            owner = party.owner or comment.follow_up.employee
-            if owner == current_employee():
-                continue
-            for user in employee_users(owner):
-                notifications.append(Notification(
-                        user=user,
-                        label=gettext('crm_plus.msg_follow_up_commented_label'),
-                        description=gettext(
-                            'crm_plus.msg_follow_up_commented',
-                            reviewer=comment.employee.rec_name,
-                            customer=party.rec_name,
-                            follow_up=comment.follow_up.rec_name),
-                        model='crm.follow_up',
-                        records=str([comment.follow_up.id]),
-                        ))
-        Notification.save(notifications)
+            follow_up = comment.follow_up
+            owner = follow_up.party.owner or follow_up.employee
+            if owner != current_employee():
+                notify_employees(
+                    [owner], 'crm_plus.msg_follow_up_commented_label',
+                    'crm_plus.msg_follow_up_commented', {
+                        'reviewer': comment.employee.rec_name,
+                        'customer': follow_up.party.rec_name,
+                        'follow_up': follow_up.rec_name,
+                        },
+                    model='crm.follow_up', records=[follow_up.id])
 
 
 class ContactTracking(ModelSQL, ModelView):

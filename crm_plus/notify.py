@@ -14,22 +14,23 @@ from .ownership import employee_users
 
 
 def notify_employees(
-        employees, label, description, model=None, records=None,
-        action=None, email=False, **values):
+        employees, label, message, values=None, *, model=None, records=None,
+        action=None, email=False):
     """Send each user of the employees a client notification, and an email
     when asked, with the messages translated in the user's language.
 
-    `label` and `description` are ir.message ids formatted with values."""
+    `label` and `message` are ir.message ids formatted with the values."""
     Notification = Pool().get('res.notification')
     notifications = []
     for employee in employees:
         for user in employee_users(employee):
             language = user.language.code if user.language else None
             with Transaction().set_context(language=language):
-                title = gettext(label, **values)
-                text = gettext(description, **values)
+                title = gettext(label, **(values or {}))
+                text = gettext(message, **(values or {}))
             notifications.append(Notification(
-                    user=user, label=title, description=text,
+                    user=user, label=title,
+                    description=' '.join(text.split()),  # one line
                     model=model, records=str(records) if records else None,
                     action=action))
             if email and user.email:

@@ -542,20 +542,21 @@ class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
             by_employee[employee_id].append(opportunity_id)
         cls.notify_owners(
             by_employee, 'crm_plus.msg_opportunity_signing_label',
-            'crm_plus.msg_opportunity_signing', email=True, days=days)
+            'crm_plus.msg_opportunity_signing', {'days': days}, email=True)
 
     @classmethod
     def notify_owners(
-            cls, by_employee, label, message, email=False, **values):
+            cls, by_employee, label, message, values=None, email=False):
         "Notify each employee once about their opportunities"
         for ids in by_employee.values():
             opportunities = cls.browse(ids)
             notify_employees(
-                [opportunities[0].employee], label, message,
-                model=cls.__name__, records=ids, email=email,
-                count=len(ids),
-                names=', '.join(o.rec_name for o in opportunities[:5]),
-                **values)
+                [opportunities[0].employee], label, message, {
+                    'count': len(ids),
+                    'names': ', '.join(o.rec_name for o in opportunities[:5]),
+                    **(values or {}),
+                    },
+                model=cls.__name__, records=ids, email=email)
 
 
 class OpportunityAssistant(ModelSQL):

@@ -327,7 +327,8 @@ class ContactMechanism(metaclass=PoolMeta):
                 key = mechanism._crm_duplicate_key()
                 other = keys.setdefault(key, mechanism)
                 if other.party != mechanism.party:
-                    cls._raise_duplicate(mechanism, other.party)
+                    raise_duplicate_value(
+                        mechanism.party, mechanism.value, other.party)
         table = cls.__table__()
         party = Party.__table__()
         cursor = Transaction().connection.cursor()
@@ -342,15 +343,16 @@ class ContactMechanism(metaclass=PoolMeta):
             for key, party_id in cursor:
                 mechanism = keys[key]
                 if mechanism.party.id != party_id:
-                    cls._raise_duplicate(mechanism, Party(party_id))
+                    raise_duplicate_value(
+                        mechanism.party, mechanism.value, Party(party_id))
 
-    @classmethod
-    def _raise_duplicate(cls, mechanism, existing):
-        raise DuplicateCustomerError(gettext(
-                'crm_plus.msg_customer_duplicate_contact',
-                customer=mechanism.party.rec_name,
-                value=mechanism.value,
-                existing=existing.rec_name))
+
+def raise_duplicate_value(customer, value, existing):
+    "Refuse a value of the customer that the existing customer already has"
+    raise DuplicateCustomerError(gettext(
+            'crm_plus.msg_customer_duplicate_contact',
+            customer=customer.rec_name, value=value,
+            existing=existing.rec_name))
 
 
 class Identifier(metaclass=PoolMeta):
@@ -371,7 +373,8 @@ class Identifier(metaclass=PoolMeta):
                 key = (identifier.type, identifier.code)
                 other = keys.setdefault(key, identifier)
                 if other.party != identifier.party:
-                    cls._raise_duplicate(identifier, other.party)
+                    raise_duplicate_value(
+                        identifier.party, identifier.code, other.party)
         for sub_keys in grouped_slice(list(keys), backend.MAX_QUERY_PARAMS):
             for other in cls.search([
                         ('code', 'in', [code for _, code in sub_keys]),
@@ -379,15 +382,8 @@ class Identifier(metaclass=PoolMeta):
                         ]):
                 identifier = keys.get((other.type, other.code))
                 if identifier and identifier.party != other.party:
-                    cls._raise_duplicate(identifier, other.party)
-
-    @classmethod
-    def _raise_duplicate(cls, identifier, existing):
-        raise DuplicateCustomerError(gettext(
-                'crm_plus.msg_customer_duplicate_contact',
-                customer=identifier.party.rec_name,
-                value=identifier.code,
-                existing=existing.rec_name))
+                    raise_duplicate_value(
+                        identifier.party, identifier.code, other.party)
 
 
 class CustomerContact(ModelSQL, ModelView):
@@ -467,9 +463,13 @@ class CustomerWatcher(ModelSQL):
     def check_watchable(cls, watchers):
         """An employee may watch open customers and the customers of
         subordinates, never a colleague's"""
+        managed = {}
         for watcher in watchers:
             owner = watcher.party.owner
-            if owner and owner.id not in managed_employees(watcher.employee):
+            employee = watcher.employee
+            if employee not in managed:
+                managed[employee] = managed_employees(employee)
+            if owner and owner.id not in managed[employee]:
                 raise WatchError(gettext(
                         'crm_plus.msg_customer_watch_colleague',
                         employee=watcher.employee.rec_name,

@@ -3,23 +3,20 @@
 """Follow-up plans (联系计划): contacts planned for oneself or others."""
 
 import datetime as dt
-from email.message import EmailMessage
 
 from icalendar import Event
 from sql.conditionals import Coalesce
 from sql.operators import Equal
 
-from trytond import backend, config
-from trytond.i18n import gettext
+from trytond import backend
 from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.sendmail import send_message_transactional
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
-from .model import RuleCheckedExportMixin
-from .ownership import employee_users
+from .model import RuleCheckedExportMixin, forget_cached
+from .notify import notify_employees
 
 REMINDER_AHEAD = dt.timedelta(days=1)
 
@@ -163,7 +160,7 @@ class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def send_reminders(cls):
-        """Email each employee the plans due within a day, once per plan"""
+        "Remind each employee of the plans due within a day, once per plan"
         now = dt.datetime.now()
         plans = cls.search([
                 ('state', '=', 'open'),
@@ -178,27 +175,20 @@ class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
                 [p.id for p in plans], backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.update([table.reminded], [True],
                     where=reduce_ids(table.id, sub_ids)))
+        forget_cached(cls, [p.id for p in plans])
 
     def send_reminder(self):
-        for user in employee_users(self.employee):
-            if not user.email:
-                continue
-            language = user.language.code if user.language else None
-            with Transaction().set_context(language=language):
-                msg = EmailMessage()
-                msg['From'] = config.get('email', 'from')
-                msg['To'] = user.email
-                msg['Subject'] = gettext(
-                    'crm_plus.msg_plan_reminder_subject',
-                    subject=self.subject, customer=self.party.rec_name)
-                msg.set_content(gettext(
-                        'crm_plus.msg_plan_reminder_body',
-                        employee=self.employee.rec_name,
-                        customer=self.party.rec_name,
-                        contact=self.contact.rec_name if self.contact else '-',
-                        planned=self.planned.strftime('%Y-%m-%d %H:%M'),
-                        description=self.description or ''))
-            send_message_transactional(msg)
+        notify_employees(
+            [self.employee], 'crm_plus.msg_plan_reminder_subject',
+            'crm_plus.msg_plan_reminder_body', {
+                'subject': self.subject,
+                'employee': self.employee.rec_name,
+                'customer': self.party.rec_name,
+                'contact': self.contact.rec_name if self.contact else '-',
+                'planned': self.planned.strftime('%Y-%m-%d %H:%M'),
+                'description': self.description or '',
+                },
+            model=self.__name__, records=[self.id], email=True)
 
     def to_ical_event(self):
         "Return the plan as an iCalendar event"

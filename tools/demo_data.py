@@ -164,6 +164,26 @@ SIZES = {
     'small': (8, 4, 0.5),
     }
 
+# Opportunities: (name, amount range in CNY)
+OPPORTUNITIES = [
+    ('ERP 系统升级项目', (300_000, 1_200_000)),
+    ('云服务器采购', (80_000, 400_000)),
+    ('仓储管理系统实施', (200_000, 800_000)),
+    ('办公网络改造', (50_000, 250_000)),
+    ('数据中心扩容', (500_000, 2_000_000)),
+    ('CRM 软件年度订阅', (30_000, 120_000)),
+    ('生产线自动化改造', (400_000, 1_500_000)),
+    ('信息安全等级保护咨询', (60_000, 300_000)),
+    ]
+# State and weight of the demo opportunities
+OPPORTUNITY_STATES = [('in_progress', 55), ('draft', 8), ('suspended', 7),
+    ('won', 20), ('lost', 10)]
+LOST_REASONS = ['lost_reason_price', 'lost_reason_competitor',
+    'lost_reason_budget', 'lost_reason_cancelled']
+CAMPAIGN = ('2026 秋季新品发布会', 'campaign_type_exhibition', 50_000,
+    '在上海国际会展中心发布新一代云 ERP，邀请华东重点客户参会。',
+    '到场客户 80 家以上，产生商机 20 个。')
+
 
 def phone_is_valid(number):
     "Tell whether phonenumbers, when the party module uses it, accepts it"
@@ -541,6 +561,62 @@ class Seeder:
         Plan.save(plans)
         return plans
 
+    def create_campaign(self, company, employees):
+        Campaign = self.pool.get('crm.campaign')
+        name, type_, budget, description, effect = CAMPAIGN
+        campaign = Campaign(company=company, name=name, type=self.ref(type_),
+            employee=employees['manager'],
+            participants=[employees['sales1'], employees['sales2']],
+            start_date=self.today - dt.timedelta(days=10),
+            end_date=self.today + dt.timedelta(days=20),
+            budget=budget, description=description, expected_effect=effect)
+        campaign.save()
+        Campaign.submit([campaign])
+        Campaign.approve([campaign])
+        Campaign.start([campaign])
+        return campaign
+
+    def create_opportunities(self, company, customers, campaign):
+        """Give owned customers opportunities spread over the funnel"""
+        pool = self.pool
+        Opportunity = pool.get('crm.opportunity')
+        Stage = pool.get('crm.opportunity.stage')
+        stages = Stage.search([])
+        opportunities = []
+        for customer, contacts in customers.items():
+            if not customer.owner or self.rng.random() < 0.55:
+                continue
+            name, (low, high) = self.rng.choice(OPPORTUNITIES)
+            stage = self.rng.choice(stages)
+            start = self.today - dt.timedelta(days=self.rng.randrange(60))
+            opportunities.append(Opportunity(company=company,
+                    name=name, party=customer,
+                    contact=contacts[0] if contacts else None,
+                    employee=customer.owner, source=customer.customer_source,
+                    campaign=campaign if self.rng.random() < 0.2 else None,
+                    amount=self.rng.randrange(low, high, 1000),
+                    start_date=start, stage=stage,
+                    probability=stage.probability,
+                    expected_date=self.today + dt.timedelta(
+                        days=self.rng.randrange(-10, 90))))
+        Opportunity.save(opportunities)
+        by_state = {}
+        for opportunity in opportunities:
+            state = weighted(self.rng, OPPORTUNITY_STATES)
+            by_state.setdefault(state, []).append(opportunity)
+        opened = [o for state, records in by_state.items()
+            if state != 'draft' for o in records]
+        Opportunity.submit(opened)
+        Opportunity.open(opened)
+        Opportunity.set_suspended(
+            by_state.get('suspended', []), '客户预算冻结，下季度再议。',
+            self.today + dt.timedelta(days=30))
+        Opportunity.win(by_state.get('won', []))
+        for opportunity in by_state.get('lost', []):
+            reason = self.ref(self.rng.choice(LOST_REASONS))
+            Opportunity.set_lost([opportunity], reason, '客户选择了其他方案。')
+        return opportunities
+
 
 def seed(database, size='full', seed=8):
     """Seed the database, as root, in one transaction.
@@ -583,12 +659,16 @@ def _seed(pool, size, rng):
         follow_ups = seeder.create_follow_ups(
             company, customers, employees)
         plans = seeder.create_plans(company, customers)
+        campaign = seeder.create_campaign(company, employees)
+        opportunities = seeder.create_opportunities(
+            company, customers, campaign)
     return {
         'customers': len(customers),
         'contacts': sum(len(c) for c in customers.values()),
         'owned': sum(len(p) for p in owned.values()),
         'follow-ups': len(follow_ups),
         'plans': len(plans),
+        'opportunities': len(opportunities),
         }
 
 

@@ -1,0 +1,73 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+import datetime as dt
+from unittest.mock import patch
+
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+
+from .tools import CrmTestCase, acting_as, create_customer, create_world
+
+
+class FollowUpNotificationTestCase(CrmTestCase):
+    "Test the notifications of follow-ups and plans"
+
+    @with_transaction()
+    def test_plan_reminded_once_by_email_and_in_client(self):
+        "A plan due within a day is reminded once, by email and in the client"
+        pool = Pool()
+        Plan = pool.get('crm.plan')
+        Notification = pool.get('res.notification')
+        world = create_world()
+        sales1 = world.users['sales1']
+        sales1.email = 'sales1@example.com'
+        sales1.save()
+        party = create_customer("ACME", owner=world.employees['sales1'])
+        now = dt.datetime.now()
+        due = Plan(company=world.company, party=party,
+            employee=world.employees['sales1'],
+            planned=now + dt.timedelta(hours=2), subject="Call back")
+        later = Plan(company=world.company, party=create_customer(
+                "Globex", owner=world.employees['sales2']),
+            employee=world.employees['sales2'],
+            planned=now + dt.timedelta(days=3), subject="Visit")
+        Plan.save([due, later])
+
+        with patch('crm_plus.notify.send_message_transactional') as send:
+            Plan.send_reminders()
+            Plan.send_reminders()
+
+        message, = [c.args[0] for c in send.call_args_list]
+        self.assertEqual(message['To'], 'sales1@example.com')
+        self.assertIn('Call back', message['Subject'])
+        self.assertIn('ACME', message.get_content())
+        notification, = Notification.search([('model', '=', 'crm.plan')])
+        self.assertEqual(
+            (notification.user, notification.records),
+            (sales1, str([due.id])))
+        self.assertTrue(Plan(due.id).reminded)
+        self.assertFalse(Plan(later.id).reminded)
+
+    @with_transaction()
+    def test_supervisor_comment_notifies_owner(self):
+        "The owner hears of a supervisor's comment, the supervisor does not"
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        Comment = pool.get('crm.follow_up.comment')
+        Notification = pool.get('res.notification')
+        world = create_world()
+        party = create_customer("ACME", owner=world.employees['sales1'])
+        with acting_as(world.users['sales1']):
+            follow_up = FollowUp(
+                party=party, date=dt.date.today(), subject="Demo done")
+            follow_up.save()
+
+        with acting_as(world.users['manager']):
+            Comment(follow_up=follow_up, comment="Send the quote").save()
+
+        notification, = Notification.search(
+            [('model', '=', 'crm.follow_up')])
+        self.assertEqual(notification.user, world.users['sales1'])
+        self.assertIn('Manager', notification.description)
+        self.assertIn('ACME', notification.description)
