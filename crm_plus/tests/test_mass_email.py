@@ -183,3 +183,22 @@ class MassEmailTestCase(CrmTestCase):
             copy, = Message.copy([message])
             self.assertEqual(
                 (copy.state, copy.title), ('draft', "Spring offer"))
+
+    @with_transaction()
+    def test_zh_CN_labels(self):
+        "The opt-out flag and marketing_email's states are in Chinese"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Party = pool.get('party.party')
+        Message = pool.get('marketing.email.message')
+        zh_CN, = Lang.search([('code', '=', 'zh_CN')])
+        Lang.load_translations([zh_CN])
+
+        with Transaction().set_context(language='zh_CN'):
+            opt_out = Party.fields_get(['mass_email_opt_out'])
+            state = Message.fields_get(['state'])
+
+        self.assertEqual(
+            opt_out['mass_email_opt_out']['string'], "拒收群发邮件")
+        self.assertEqual(
+            dict(state['state']['selection'])['sent'], "已发送")
