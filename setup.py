@@ -25,6 +25,7 @@ setup(
         'trytond_party' + SERIES,
         'trytond_product' + SERIES,
         'trytond_inbound_email' + SERIES,
+        'trytond_marketing_email' + SERIES,
         'trytond_sale' + SERIES,
         'trytond_account_invoice' + SERIES,
         'trytond_account_payment' + SERIES,
