@@ -16,6 +16,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+from .approval import ApprovalMixin
 from .dictionary import DictionaryMixin
 from .exceptions import CampaignError
 from .model import RuleCheckedExportMixin
@@ -29,7 +30,8 @@ class CampaignType(DictionaryMixin, ModelSQL, ModelView):
     __string__ = "Campaign Type"
 
 
-class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
+class Campaign(
+        ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.campaign'
     __string__ = "Campaign"
     _states = {'readonly': Eval('state').in_(list(CLOSED_STATES))}
@@ -190,14 +192,34 @@ class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         return super().copy(campaigns, default=default)
 
     @classmethod
+    def _approval_states(cls):
+        "Every state but draft comes from a button or the approval flow"
+        return {state for state, _ in cls.state.selection} - {'draft'}
+
+    def get_approval_amount(self):
+        return self.budget
+
+    @classmethod
     @ModelView.button
-    @Workflow.transition('waiting')
     def submit(cls, campaigns):
-        "Ask for the approval of the campaign"
+        "Ask for the approval of the draft campaigns"
+        drafts = [c for c in campaigns if c.state == 'draft']
+        cls.wait(drafts)
+        cls.request_approval(drafts)
+
+    @classmethod
+    @Workflow.transition('waiting')
+    def wait(cls, campaigns):
+        pass
 
     @classmethod
     @Workflow.transition('approved')
-    def approve(cls, campaigns):
+    def approval_approved(cls, campaigns):
+        pass
+
+    @classmethod
+    @Workflow.transition('draft')
+    def approval_rejected(cls, campaigns):
         pass
 
     @classmethod
@@ -216,7 +238,7 @@ class Campaign(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, campaigns):
-        pass
+        cls.cancel_approval(campaigns)
 
     @classmethod
     def remind_participants(cls):

@@ -18,6 +18,7 @@ from trytond.pyson import Bool, Eval, If, PYSONEncoder
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .approval import ApprovalMixin
 from .company import current_employee
 from .exceptions import OpportunityError
 from .model import RuleCheckedExportMixin, forget_cached
@@ -37,7 +38,8 @@ class OpportunityStage(DeactivableMixin, sequence_ordered(), ModelSQL,
         help="Default probability of winning, in percent.")
 
 
-class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
+class Opportunity(
+        ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.opportunity'
     __string__ = "Opportunity"
     _rec_name = 'name'
@@ -364,14 +366,34 @@ class Opportunity(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         forget_cached(Party, party_ids)
 
     @classmethod
+    def _approval_states(cls):
+        "Every state but draft comes from a button or the approval flow"
+        return {state for state, _ in cls.state.selection} - {'draft'}
+
+    def get_approval_amount(self):
+        return self.amount
+
+    @classmethod
     @ModelView.button
-    @Workflow.transition('waiting')
     def submit(cls, opportunities):
-        "File the opportunity (报备) for approval"
+        "File the opportunities (报备) and ask for their approval"
+        drafts = [o for o in opportunities if o.state == 'draft']
+        cls.wait(drafts)
+        cls.request_approval(drafts)
+
+    @classmethod
+    @Workflow.transition('waiting')
+    def wait(cls, opportunities):
+        pass
 
     @classmethod
     @Workflow.transition('in_progress')
-    def open(cls, opportunities):
+    def approval_approved(cls, opportunities):
+        cls.record_progress(opportunities, 'in_progress')
+
+    @classmethod
+    @Workflow.transition('draft')
+    def approval_rejected(cls, opportunities):
         pass
 
     @classmethod

@@ -561,6 +561,16 @@ class Seeder:
         Plan.save(plans)
         return plans
 
+    def approve(self, records):
+        "Submit the documents and approve their flows, as the CRM manager"
+        Request = self.pool.get('crm.approval.request')
+        Document = type(records[0])
+        Document.submit(records)
+        records = Document.browse(records)
+        Request.approve([r.approval for r in records
+                if r.approval and r.approval.state == 'pending'], "OK")
+        return Document.browse(records)
+
     def create_campaign(self, company, employees):
         Campaign = self.pool.get('crm.campaign')
         name, type_, budget, description, effect = CAMPAIGN
@@ -571,8 +581,7 @@ class Seeder:
             end_date=self.today + dt.timedelta(days=20),
             budget=budget, description=description, expected_effect=effect)
         campaign.save()
-        Campaign.submit([campaign])
-        Campaign.approve([campaign])
+        campaign, = self.approve([campaign])
         Campaign.start([campaign])
         return campaign
 
@@ -606,8 +615,9 @@ class Seeder:
             by_state.setdefault(state, []).append(opportunity)
         opened = [o for state, records in by_state.items()
             if state != 'draft' for o in records]
-        Opportunity.submit(opened)
-        Opportunity.open(opened)
+        opened = self.approve(opened)
+        by_state = {state: Opportunity.browse(records)
+            for state, records in by_state.items()}
         Opportunity.set_suspended(
             by_state.get('suspended', []), '客户预算冻结，下季度再议。',
             self.today + dt.timedelta(days=30))

@@ -9,7 +9,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
 from .tools import (
-    CrmTestCase, acting_as, create_opportunity, create_world, move_in_progress)
+    CrmTestCase, acting_as, approve, create_opportunity, create_world,
+    move_in_progress)
 
 
 def today():
@@ -27,11 +28,9 @@ def create_campaign(world, start=None, end=None, **values):
     return Campaign(campaign.id)
 
 
-def approve(campaign):
-    Campaign = Pool().get('crm.campaign')
-    Campaign.submit([campaign])
-    Campaign.approve([campaign])
-    return Campaign(campaign.id)
+def approved(campaign):
+    campaign, = approve([campaign])
+    return campaign
 
 
 class CampaignTestCase(CrmTestCase):
@@ -42,7 +41,7 @@ class CampaignTestCase(CrmTestCase):
         "A done campaign can no longer be changed nor deleted"
         Campaign = Pool().get('crm.campaign')
         world = create_world()
-        campaign = approve(create_campaign(world))
+        campaign = approved(create_campaign(world))
 
         Campaign.start([campaign])
         Campaign.do([campaign])
@@ -83,14 +82,14 @@ class CampaignTestCase(CrmTestCase):
         Campaign = pool.get('crm.campaign')
         Notification = pool.get('res.notification')
         world = create_world()
-        starting = approve(create_campaign(
+        starting = approved(create_campaign(
                 world, end=today() + dt.timedelta(days=2),
                 participants=[world.employees['sales1']]))
-        ending = approve(create_campaign(
+        ending = approved(create_campaign(
                 world, start=today() - dt.timedelta(days=2), end=today(),
                 employee=world.employees['sales2']))
         Campaign.start([ending])
-        approve(create_campaign(world, start=today() + dt.timedelta(days=1)))
+        approved(create_campaign(world, start=today() + dt.timedelta(days=1)))
 
         Campaign.remind_participants()
 

@@ -75,6 +75,67 @@ class OpportunityTestCase(CrmTestCase):
             Party(opportunity.party.id).last_opportunity_date, start)
 
     @with_transaction()
+    def test_filing_approved_by_supervisor(self):
+        "Filing an opportunity waits for the owner's supervisor"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Request = pool.get('crm.approval.request')
+        world = create_world()
+        opportunity = create_opportunity(world)
+
+        with acting_as(world.users['sales1']):
+            Opportunity.submit([opportunity])
+        opportunity = Opportunity(opportunity.id)
+        self.assertEqual(opportunity.state, 'waiting')
+        with acting_as(world.users['sales2']):
+            with self.assertRaisesRegex(UserError, 'Manager'):
+                Request.approve([Request(opportunity.approval.id)])
+        with acting_as(world.users['manager']):
+            Request.approve([Request(opportunity.approval.id)], "Go")
+
+        opportunity = Opportunity(opportunity.id)
+        self.assertEqual(opportunity.state, 'in_progress')
+        self.assertEqual(opportunity.progress[0].state, 'in_progress')
+
+    @with_transaction()
+    def test_filing_rejected_back_to_draft(self):
+        "A rejected filing returns the opportunity to draft"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Request = pool.get('crm.approval.request')
+        world = create_world()
+        opportunity = create_opportunity(world)
+        with acting_as(world.users['sales1']):
+            Opportunity.submit([opportunity])
+
+        with acting_as(world.users['manager']):
+            Request.reject(
+                [Request(Opportunity(opportunity.id).approval.id)],
+                "Duplicate of another filing")
+
+        self.assertEqual(Opportunity(opportunity.id).state, 'draft')
+
+    @with_transaction()
+    def test_state_only_from_buttons(self):
+        "Writing the state of an opportunity directly is refused"
+        Opportunity = Pool().get('crm.opportunity')
+        world = create_world()
+        opportunity = move_in_progress(create_opportunity(world))
+
+        with acting_as(world.users['sales1']):
+            for state in ['won', 'lost', 'suspended', 'draft']:
+                with self.subTest(state=state), \
+                        self.assertRaisesRegex(UserError, 'state'):
+                    Opportunity.write([opportunity], {'state': state})
+            with self.assertRaisesRegex(UserError, 'initial state'):
+                Opportunity.create([{
+                            'name': "Won already",
+                            'party': opportunity.party.id,
+                            'state': 'won'}])
+
+        self.assertEqual(Opportunity(opportunity.id).state, 'in_progress')
+
+    @with_transaction()
     def test_suspend_needs_future_reactivation(self):
         "An opportunity cannot be suspended until a past date"
         Opportunity = Pool().get('crm.opportunity')

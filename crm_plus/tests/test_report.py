@@ -11,7 +11,8 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_opportunity, create_world)
+    CrmTestCase, acting_as, create_customer, create_opportunity_of,
+    create_world)
 
 
 def make_admin(user):
@@ -42,9 +43,9 @@ class CrmPlusReportTestCase(CrmTestCase):
         for name in ['sales1', 'junior', 'sales2', 'director']:
             customer = create_customer(
                 "%s's" % name, pool=world.east, owner=emp[name])
-            create_opportunity(world, customer, emp[name],
+            create_opportunity_of(world, customer, emp[name],
                 stage=initial, probability=10, amount=Decimal(1000))
-            create_opportunity(world, customer, emp[name],
+            create_opportunity_of(world, customer, emp[name],
                 stage=needs, probability=30, amount=Decimal(100))
         return initial, needs
 
@@ -82,10 +83,10 @@ class CrmPlusReportTestCase(CrmTestCase):
         for amount, probability, date in [
                 (1000, 10, today), (500, 50, today),
                 (2000, 90, next_month), (300, 40, None)]:
-            create_opportunity(world, customer, emp['sales1'],
+            create_opportunity_of(world, customer, emp['sales1'],
                 amount=Decimal(amount), probability=probability,
                 expected_date=date)
-        create_opportunity(world, customer, emp['sales1'], state='won',
+        create_opportunity_of(world, customer, emp['sales1'], state='won',
             amount=Decimal(9999), probability=100, expected_date=today)
 
         with acting_as(world.users['sales1']):
@@ -115,7 +116,8 @@ class CrmPlusReportTestCase(CrmTestCase):
                 (mine, 'sales1', last_month), (other, 'sales2', today)]:
             FollowUp(company=world.company, party=party, date=date,
                 employee=emp[employee], subject="Call").save()
-        create_opportunity(world, mine, emp['sales1'], start_date=last_month)
+        create_opportunity_of(
+            world, mine, emp['sales1'], start_date=last_month)
 
         with acting_as(world.users['sales1']):
             self.assertEqual(rows('crm.report.activity', [
@@ -139,7 +141,7 @@ class CrmPlusReportTestCase(CrmTestCase):
         create_customer("Other", owner=emp['sales2'])
         FollowUp(company=world.company, party=mine, date=today,
             employee=emp['sales1'], subject="Call").save()
-        create_opportunity(world, mine, emp['sales1'], state='won',
+        create_opportunity_of(world, mine, emp['sales1'], state='won',
             close_date=today, amount=Decimal(700))
         fields = ['employee', 'new_customers', 'follow_ups',
             'opportunities', 'won_opportunities', 'won_amount',
@@ -169,7 +171,7 @@ class CrmPlusReportTestCase(CrmTestCase):
         create_customer("Free", pool=world.east, customer_source=fair)
         create_customer("Other", owner=emp['sales2'], customer_source=fair,
             customer_status='deal')
-        create_opportunity(world, mine, emp['sales1'], source=fair,
+        create_opportunity_of(world, mine, emp['sales1'], source=fair,
             state='won', close_date=mine.create_date.date())
 
         with acting_as(world.users['sales1']):

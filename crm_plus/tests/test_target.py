@@ -15,7 +15,8 @@ from trytond.transaction import Transaction
 from ..exceptions import TargetError
 from ..target import split_value
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_opportunity, create_world)
+    CrmTestCase, acting_as, create_customer, create_opportunity_of,
+    create_world)
 
 YEAR_START = dt.date(2026, 1, 1)
 YEAR_END = dt.date(2026, 12, 31)
@@ -161,9 +162,9 @@ class CrmPlusTargetTestCase(CrmTestCase):
                 ('sales2', today), ('sales1', today.replace(year=2000))]:
             FollowUp(company=world.company, party=customer,
                 employee=emp[employee], subject="Call", date=date).save()
-        create_opportunity(world, customer, emp['sales1'],
+        create_opportunity_of(world, customer, emp['sales1'],
             state='won', close_date=today, amount=Decimal(500))
-        create_opportunity(world, customer, emp['sales1'])
+        create_opportunity_of(world, customer, emp['sales1'])
         team = Team(name="East", company=world.company,
             leader=emp['manager'], members=[emp['sales1'], emp['sales2']])
         team.save()

@@ -102,11 +102,23 @@ def create_opportunity(world, salesperson='sales1', **values):
     return Opportunity(opportunity.id)
 
 
+def approve(records):
+    """Submit the documents and approve their flow, as the CRM manager;
+    return them read again"""
+    pool = Pool()
+    Request = pool.get('crm.approval.request')
+    Document = type(records[0])
+    Document.submit(records)
+    records = Document.browse(records)
+    Request.approve([r.approval for r in records
+            if r.approval and r.approval.state == 'pending'])
+    return Document.browse(records)
+
+
 def move_in_progress(opportunity):
-    Opportunity = Pool().get('crm.opportunity')
-    Opportunity.submit([opportunity])
-    Opportunity.open([opportunity])
-    return Opportunity(opportunity.id)
+    "Submit the opportunity and approve its filing"
+    opportunity, = approve([opportunity])
+    return opportunity
 
 
 @contextmanager
@@ -197,7 +209,7 @@ class CrmTestCase(TestCase):
         drop_db()
 
 
-def create_opportunity(world, party, employee, **values):
+def create_opportunity_of(world, party, employee, **values):
     "Create an opportunity of the customer followed by the employee"
     Opportunity = Pool().get('crm.opportunity')
     values.setdefault('name', "%s deal" % party.name)
