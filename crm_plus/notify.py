@@ -10,7 +10,7 @@ from trytond.pool import Pool
 from trytond.sendmail import send_message_transactional
 from trytond.transaction import Transaction
 
-from .ownership import employee_users
+from .company import employee_users
 
 
 def notify_employees(

@@ -19,9 +19,10 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .approval import ApprovalMixin
-from .company import (
-    current_employee, employee_users, is_crm_admin, managed_employees)
+from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import ApprovalError, OwnershipError, QuotaError
+from .model import forget_cached
+from .notify import notify_employees
 
 ACTIONS = [
     ('create', "Create"),
@@ -303,6 +304,8 @@ class Party(metaclass=PoolMeta):
     @classmethod
     def assign_to(cls, parties, employee, reason=None):
         "Assign or transfer customers to employee, in bulk"
+        # Checked and split on the owners of locked rows
+        cls.lock(parties)
         if not is_crm_admin():
             managed = managed_employees(current_employee())
             if employee.id not in managed:
@@ -315,7 +318,6 @@ class Party(metaclass=PoolMeta):
                             'crm_plus.msg_assign_customer_not_managed',
                             customer=party.rec_name,
                             owner=party.owner.rec_name))
-        cls.lock(parties)
         transfers = [p for p in parties if p.owner]
         assigns = [p for p in parties if not p.owner]
         cls.take_ownership(transfers, employee, 'transfer', reason=reason)
@@ -367,6 +369,7 @@ class Party(metaclass=PoolMeta):
                     party.release_warned],
                 [party.owner, Null, Null, today, Literal(False), Null],
                 where=condition))
+        forget_cached(cls)
 
     @classmethod
     def _warn_matching(cls, party, customer_pool, conditions):
@@ -383,6 +386,7 @@ class Party(metaclass=PoolMeta):
             return
         cursor.execute(*party.update(
                 [party.release_warned], [Date.today()], where=condition))
+        forget_cached(cls)
         cls.notify_release_warning(customer_pool, counts)
 
     @classmethod
@@ -390,26 +394,17 @@ class Party(metaclass=PoolMeta):
         "Notify each owner how many customers return to the pool soon"
         pool = Pool()
         Employee = pool.get('company.employee')
-        Notification = pool.get('res.notification')
         ModelData = pool.get('ir.model.data')
         action_id = ModelData.get_id('crm_plus', 'act_customer_releasing')
-        notifications = []
         for employee in Employee.browse(list(counts)):
-            for user in employee_users(employee):
-                with Transaction().set_context(language=user.language.code
-                        if user.language else None):
-                    notifications.append(Notification(
-                            user=user,
-                            label=gettext(
-                                'crm_plus.msg_release_warning_label'),
-                            description=gettext(
-                                'crm_plus.msg_release_warning',
-                                count=counts[employee.id],
-                                pool=customer_pool.rec_name,
-                                days=customer_pool.warning_days),
-                            action=action_id,
-                            ))
-        Notification.save(notifications)
+            notify_employees(
+                [employee], 'crm_plus.msg_release_warning_label',
+                'crm_plus.msg_release_warning', {
+                    'count': counts[employee.id],
+                    'pool': customer_pool.rec_name,
+                    'days': customer_pool.warning_days,
+                    },
+                action=action_id)
 
 
 class OwnershipLog(ModelSQL, ModelView):

@@ -19,10 +19,9 @@ from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .company import current_employee, managed_employees
+from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import TargetError, TargetValidationError
 from .model import RuleCheckedExportMixin
-from .ownership import is_crm_admin
 
 KPIS = [
     ('signed_amount', "Signed Amount"),
