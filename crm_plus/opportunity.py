@@ -487,6 +487,8 @@ class Opportunity(
     @ModelView.button_action('crm_plus.act_follow_up_form')
     def follow_up(cls, opportunities):
         "Open the follow-ups of the opportunity, new ones filled from it"
+        if len(opportunities) != 1:
+            return
         opportunity, = opportunities
         encoder = PYSONEncoder()
         return {
