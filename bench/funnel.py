@@ -80,7 +80,7 @@ SALESPERSON_RULE = """
 AND o.party IN (SELECT p.id FROM party_party AS p
     WHERE p.owner IS NULL OR p.owner IN (
         WITH RECURSIVE sub(id) AS (
-            SELECT %(employee)s UNION
+            SELECT CAST(%(employee)s AS INTEGER) UNION
             SELECT e.id FROM company_employee AS e JOIN sub
                 ON e.supervisor = sub.id)
         SELECT id FROM sub))

@@ -275,11 +275,13 @@ class OpportunityReportMixin(ReportMixin):
             k: cls._month(opportunity.expected_date) if k == 'month'
             else Column(opportunity, k) for k in keys}
         amount = Coalesce(opportunity.amount, 0)
-        group_by = list(columns.values())
+        # By the output names: PostgreSQL would not match the parameters
+        # of two copies of the month expression
+        group_by = [c.as_(k) for k, c in columns.items()]
         return opportunity.select(
             Min(opportunity.id).as_('id'),
             *(columns[k].as_(k) for k in keys),
-            Count(Literal('*')).as_('opportunities'),
+            Count(Literal(1)).as_('opportunities'),
             Sum(amount).as_('amount'),
             Sum(amount * Coalesce(opportunity.probability, 0) / 100
                 ).as_('weighted_amount'),
@@ -396,7 +398,7 @@ class CustomerStatus(ReportMixin, ModelSQL, ModelView):
         return party.select(
             Min(party.id).as_('id'),
             party.customer_status.as_('customer_status'),
-            Count(Literal('*')).as_('customers'),
+            Count(Literal(1)).as_('customers'),
             where=(party.customer_nature != Null)
             & cls._of_employee(party.owner)
             & rule_where('party.party', party),

@@ -258,7 +258,7 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         if company is not None:
             condition &= company == owners.column6
         query = owners.join(table, condition=condition).select(
-            owners.column1, Count(Literal('*')),
+            owners.column1, Count(Literal(1)),
             where=where if where is not None else Literal(True),
             group_by=[owners.column1])
         cursor.execute(*query)
