@@ -45,9 +45,9 @@ class ApprovalMixin:
         states={'invisible': ~Eval('approval')})
 
     @classmethod
-    def _approval_states(cls):
-        "Return the states that only the end of an approval flow may set"
-        return {'approved', 'rejected'}
+    def _approval_transitions(cls):
+        "Return the (from, to) state changes that only the approval flow does"
+        return {('waiting', 'approved'), ('waiting', 'rejected')}
 
     @classmethod
     def request_approval(cls, records):
@@ -107,8 +107,8 @@ class ApprovalMixin:
         """Refuse to link an approval or to write a state that skips one.
 
         Buttons write the state through their workflow transitions; only
-        the engine, which runs without access checks, reaches the states
-        of _approval_states."""
+        the engine, which runs without access checks, does the transitions
+        of _approval_transitions."""
         name = cls._transition_state
         if 'approval' in values:
             raise AccessError(gettext(
@@ -119,8 +119,10 @@ class ApprovalMixin:
         state = values[name]
         for record in records:
             current = getattr(record, name)
-            if current != state and (state in cls._approval_states()
-                    or (current, state) not in cls._transitions):
+            transition = (current, state)
+            if current != state and (
+                    transition in cls._approval_transitions()
+                    or transition not in cls._transitions):
                 raise AccessError(gettext(
                         'crm_plus.msg_approval_state_write',
                         document=record.rec_name))

@@ -549,6 +549,10 @@ class LockRequest(ApprovalMixin, Workflow, ModelSQL, ModelView):
         return self.employee.company
 
     @classmethod
+    def _approval_transitions(cls):
+        return {('requested', 'approved'), ('requested', 'rejected')}
+
+    @classmethod
     def on_modification(cls, mode, requests, field_names=None):
         super().on_modification(mode, requests, field_names=field_names)
         if mode == 'create':
