@@ -160,7 +160,7 @@ class Campaign(
         for sub_ids in grouped_slice(results, backend.MAX_QUERY_PARAMS):
             cursor.execute(*opportunity.select(
                     opportunity.campaign,
-                    Count(Literal('*')),
+                    Count(Literal(1)),
                     Sum(Case((won, 1), else_=0)),
                     Sum(Case((won, opportunity.amount), else_=0)),
                     where=reduce_ids(opportunity.campaign, sub_ids),
@@ -192,9 +192,9 @@ class Campaign(
         return super().copy(campaigns, default=default)
 
     @classmethod
-    def _approval_states(cls):
-        "Every state but draft comes from a button or the approval flow"
-        return {state for state, _ in cls.state.selection} - {'draft'}
+    def _approval_transitions(cls):
+        "Every state change goes through a button or the approval flow"
+        return set(cls._transitions)
 
     def get_approval_amount(self):
         return self.budget

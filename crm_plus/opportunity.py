@@ -366,9 +366,9 @@ class Opportunity(
         forget_cached(Party, party_ids)
 
     @classmethod
-    def _approval_states(cls):
-        "Every state but draft comes from a button or the approval flow"
-        return {state for state, _ in cls.state.selection} - {'draft'}
+    def _approval_transitions(cls):
+        "Every state change goes through a button or the approval flow"
+        return set(cls._transitions)
 
     def get_approval_amount(self):
         return self.amount
