@@ -207,8 +207,9 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     @Workflow.transition('following')
     def follow(cls, leads):
         employee = current_employee()
-        cls.write([l for l in leads if not l.employee and employee],
-            {'employee': employee.id if employee else None})
+        if employee:
+            cls.write([l for l in leads if not l.employee],
+                {'employee': employee.id})
 
     @classmethod
     @ModelView.button
@@ -232,6 +233,7 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         Opportunity = pool.get('crm.opportunity')
         opportunities = []
         for lead in leads:
+            lead.employee = lead.get_owner()
             lead.party, lead.contact = lead.get_customer_contact()
             lead.opportunity = lead.get_opportunity()
             opportunities.append(lead.opportunity)
@@ -318,20 +320,24 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
                 Mechanism(type='phone', value=self.phone.strip()))
         return mechanisms
 
-    def get_opportunity(self):
-        "Return a draft opportunity for the lead"
-        Opportunity = Pool().get('crm.opportunity')
+    def get_owner(self):
+        "Return the owner of the lead, or the converting employee"
         employee = self.employee or current_employee()
         if not employee:
             raise LeadError(gettext(
                     'crm_plus.msg_lead_convert_no_owner',
                     lead=self.rec_name))
+        return employee
+
+    def get_opportunity(self):
+        "Return a draft opportunity for the lead"
+        Opportunity = Pool().get('crm.opportunity')
         return Opportunity(
             company=self.company,
             name=self.name,
             party=self.party,
             contact=self.contact,
-            employee=employee,
+            employee=self.employee,
             source=self.source,
             campaign=self.campaign,
             currency=self.company.currency,
