@@ -82,6 +82,20 @@ class Party(metaclass=PoolMeta):
             _clear_record_cache(Email)
 
 
+class ContactMechanism(metaclass=PoolMeta):
+    __name__ = 'party.contact_mechanism'
+
+    @classmethod
+    def on_modification(cls, mode, mechanisms, field_names=None):
+        super().on_modification(mode, mechanisms, field_names=field_names)
+        if mode == 'create' or (mode == 'write'
+                and field_names & {'value', 'type', 'party', 'active'}):
+            Party = Pool().get('party.party')
+            Party.unsubscribe_mass_email(list({
+                        m.party for m in mechanisms
+                        if m.type == 'email' and m.party.mass_email_opt_out}))
+
+
 class MassEmailStart(ModelView):
     __name__ = 'crm.mass_email.start'
     __string__ = "Mass Email"
@@ -187,7 +201,7 @@ class MassEmail(Wizard):
             cursor.execute(*mechanism.join(party,
                     condition=mechanism.party == party.id
                     ).select(Lower(mechanism.value),
-                    where=is_email & (party.mass_email_opt_out == True)  # noqa: E712
+                    where=is_email & party.mass_email_opt_out
                     & Lower(mechanism.value).in_(sub_addresses)))
             refused.update(a for a, in cursor)
         return refused

@@ -133,7 +133,8 @@ class MassEmailTestCase(CrmTestCase):
 
     @with_transaction()
     def test_opt_out_deactivates_entries(self):
-        "Refusing mass email unsubscribes the party's addresses everywhere"
+        """Refusing mass email unsubscribes the party's addresses everywhere,
+        also those added later"""
         Party = Pool().get('party.party')
         world = create_world()
         acme = create_customer("Acme", owner=world.employees['sales1'])
@@ -149,6 +150,9 @@ class MassEmailTestCase(CrmTestCase):
         self.assertEqual(list_addresses(fair), [])
         self.assertEqual(
             list_addresses(fair, active=False), ['info@acme.example.com'])
+
+        add_email(acme, 'other@example.com')
+        self.assertEqual(list_addresses(news), [])
 
     @with_transaction()
     def test_process_sends_to_active_entries(self):
