@@ -272,7 +272,8 @@ def main():
     parser.add_argument('--import-rows', type=int, default=10_000,
         help="rows of the import sample (rows/s is extrapolated)")
     parser.add_argument('--only', nargs='*',
-        choices=['release', 'lists', 'claim', 'assign', 'import'])
+        choices=['release', 'lists', 'claim', 'assign', 'import',
+            'reactivate'])
     args = parser.parse_args()
     started = time.monotonic()
     context = (cluster.persistent(os.path.join(args.dir, 'pg'))
