@@ -48,6 +48,12 @@ def fingerprint():
     return digest.hexdigest()
 
 
+def generator():
+    "Hash of bench/generate.py: the data a kept database was filled with"
+    with open(os.path.join(HERE, 'generate.py'), 'rb') as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
 class Database:
 
     def __init__(self, pg):
@@ -114,7 +120,7 @@ class Database:
         log(f'generating {customers} customers')
         subprocess.run([PYTHON, os.path.join(HERE, 'generate.py'),
                 DATABASE, str(customers)], env=self.env, check=True)
-        self.set_meta(fingerprint=fingerprint())
+        self.set_meta(fingerprint=fingerprint(), generator=generator())
 
     def _template_ok(self):
         comment, = self.admin.execute(
@@ -126,7 +132,7 @@ class Database:
         "Bring a kept database up to date with the sources and the date"
         if meta.get('fingerprint') != fingerprint():
             log('crm_plus changed: updating the kept database')
-            self.trytond_admin('-u', 'crm_plus')
+            self.trytond_admin('-u', 'crm_plus', '--activate-dependencies')
             self.set_meta(fingerprint=fingerprint())
             with self.connect() as conn:
                 conn.execute('ANALYZE')
@@ -282,7 +288,8 @@ def main():
         log('PostgreSQL at', pg.uri)
         db = Database(pg)
         meta = db.meta()
-        if args.keep and meta.get('customers') == str(args.customers):
+        if (args.keep and meta.get('customers') == str(args.customers)
+                and meta.get('generator') == generator()):
             log('reusing the kept database')
             db.refresh(meta)
         else:
