@@ -3,6 +3,7 @@
 """The dashboard and reports count only what the user may read."""
 
 from decimal import Decimal
+from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 
@@ -71,6 +72,42 @@ class CrmPlusReportTestCase(CrmTestCase):
         with acting_as(world.users['sales1']):
             self.assertEqual(rows('crm.report.funnel', ['opportunities'],
                     salesperson=world.employees['junior'].id), [(1,), (1,)])
+
+    @with_transaction()
+    def test_read_after_search_aggregates_once(self):
+        "Reading the rows just searched does not aggregate them again"
+        pool = Pool()
+        Funnel = pool.get('crm.report.funnel')
+        world = create_world()
+        self.create_pipeline(world)
+        opportunity = pool.get('crm.opportunity').search(
+            [], order=[('stage', 'ASC'), ('id', 'ASC')], limit=1)[0]
+        fields = ['stage', 'opportunities', 'amount', 'weighted_amount']
+
+        def fresh(ids):
+            with Transaction().set_context(fresh=True):
+                return Funnel.read(ids, fields)
+
+        with patch.object(Funnel, 'table_query',
+                wraps=Funnel.table_query) as table_query, \
+                Transaction().set_context(company=world.company.id):
+            ids = [r.id for r in Funnel.search([])]
+            searched = table_query.call_count
+            rows = Funnel.read(ids, fields)
+            self.assertEqual(table_query.call_count, searched)
+            self.assertEqual(rows, fresh(ids))
+            self.assertEqual(rows[0]['amount'], 4000)
+
+            opportunity.amount = Decimal(1500)
+            opportunity.save()
+            rows = Funnel.read(ids, fields)
+            self.assertGreater(table_query.call_count, searched)
+            self.assertEqual(rows[0]['amount'], 4500)
+
+            ids = [r.id for r in Funnel.search([])]
+            searched = table_query.call_count
+            Funnel.read(ids, fields + ['create_date'])
+            self.assertGreater(table_query.call_count, searched)
 
     @with_transaction()
     def test_forecast_by_owner_and_month(self):
