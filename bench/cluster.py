@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
@@ -81,6 +82,31 @@ def persistent(directory):
     finally:
         server.send_signal(signal.SIGINT)  # fast shutdown: keep the data
         server.wait()
+
+
+def new_database(pg, name, customers, log):
+    """Create the database name in the cluster, activate crm_plus and fill
+    it with bench/generate.py; return the environment of trytond commands"""
+    import psycopg
+    python = sys.executable
+    env = dict(os.environ, TRYTOND_DATABASE__URI=pg.uri,
+        PYTHONPATH=os.pathsep.join(
+            filter(None, [ROOT, os.environ.get('PYTHONPATH')])))
+    with psycopg.connect(pg.uri + 'postgres', autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE {name}')
+    log('activating crm_plus')
+    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
+        passfile.write('admin\n')
+        passfile.flush()
+        subprocess.run([os.path.join(os.path.dirname(python), 'trytond-admin'),
+                '-d', name, '-u', 'crm_plus', '--activate-dependencies',
+                '--email', 'admin@bench.test'],
+            env=dict(env, TRYTONPASSFILE=passfile.name), check=True,
+            cwd=ROOT)
+    log(f'generating {customers} customers')
+    subprocess.run([python, os.path.join(ROOT, 'bench', 'generate.py'), name,
+            str(customers)], env=env, check=True)
+    return env
 
 
 def _stop(signum, frame):
