@@ -572,12 +572,15 @@ class Opportunity(
     def notify_owners(
             cls, by_employee, label, message, values=None, email=False):
         "Notify each employee once about their opportunities"
-        for ids in by_employee.values():
-            opportunities = cls.browse(ids)
+        Employee = Pool().get('company.employee')
+        for employee_id, ids in by_employee.items():
+            # Browse only the named ones: reading thousands of records
+            # just to name five costs more than the job's statements
+            named = cls.browse(ids[:5])
             notify_employees(
-                [opportunities[0].employee], label, message, {
+                [Employee(employee_id)], label, message, {
                     'count': len(ids),
-                    'names': ', '.join(o.rec_name for o in opportunities[:5]),
+                    'names': ', '.join(o.rec_name for o in named),
                     **(values or {}),
                     },
                 model=cls.__name__, records=ids, email=email)

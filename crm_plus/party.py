@@ -99,6 +99,12 @@ class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
                     (t.name, Index.Range()),
                     (t.id, Index.Range()),
                     where=customer),
+                # The public pool in the default order: PostgreSQL does not
+                # take "owner IS NULL" as an equality for the sort
+                Index(t,
+                    (t.name, Index.Range()),
+                    (t.id, Index.Range()),
+                    where=customer & (t.owner == Null)),
                 Index(t,
                     (t.next_contact_date, Index.Range()),
                     where=customer),
