@@ -530,6 +530,21 @@ RULE_SQL = """(p.customer_nature IS NULL OR p.owner IS NULL
         AND (s.until IS NULL OR s.until >= %(today)s)))"""
 
 
+def cursor_dict_once(cursor, size=None):
+    """trytond.tools.cursor_dict reading the column names once per result
+    instead of once per row (the fix proposed upstream, see README)"""
+    size = cursor.arraysize if size is None else size
+    names = None
+    while True:
+        rows = cursor.fetchmany(max(size, 1000))
+        if not rows:
+            break
+        if names is None:
+            names = [d[0] for d in cursor.description]
+        for row in rows:
+            yield dict(zip(names, row))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('database')
@@ -537,7 +552,12 @@ def main():
     parser.add_argument('--reps', type=int, default=7)
     parser.add_argument('--import-rows', type=int, default=10000)
     parser.add_argument('--only', nargs='*')
+    parser.add_argument('--cursor-fix', action='store_true',
+        help="measure with the cursor_dict fix proposed upstream")
     args = parser.parse_args()
+    if args.cursor_fix:
+        import trytond.model.modelsql
+        trytond.model.modelsql.cursor_dict = cursor_dict_once
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     config.update_etc()
     bench = Bench(args.database, args.reps)
