@@ -364,10 +364,7 @@ def find_customer_contact(email=None, phone=None):
     Mechanism = Pool().get('party.contact_mechanism')
     domain = ['OR']
     if email and email.strip():
-        domain.append([
-                ('type', '=', 'email'),
-                ('value_compact', 'ilike', _escape_like(email.strip())),
-                ])
+        domain.append(('id', 'in', Mechanism.with_email(email.strip())))
     if phone and phone.strip():
         compact = Mechanism().format_value_compact(
             value=phone.strip(), type_='phone')

@@ -303,9 +303,23 @@ class ContactMechanism(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.add(
-            Index(t, (t.value_compact, Index.Equality()),
-                where=t.type.in_(cls._crm_unique_types())))
+        cls._sql_indexes.update({
+                Index(t, (t.value_compact, Index.Equality()),
+                    where=t.type.in_(cls._crm_unique_types())),
+                # Senders of emails are matched in any case
+                Index(t, (Lower(t.value_compact), Index.Equality()),
+                    where=t.type == 'email'),
+                })
+
+    @classmethod
+    def with_email(cls, email):
+        "Return the ids of the email addresses equal to email in any case"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=(table.type == 'email')
+                & (Lower(table.value_compact) == email.lower())))
+        return [i for i, in cursor]
 
     @classmethod
     def _crm_unique_types(cls):

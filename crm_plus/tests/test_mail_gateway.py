@@ -169,6 +169,15 @@ class CrmPlusMailGatewayTestCase(RouteTestCase):
             (lead['party'], lead['contact'], lead['employee']),
             (self.factory, self.wang, self.employees['junior']))
 
+    def test_known_contact_matched_in_any_case(self):
+        "The sender's address matches a known contact whatever its case"
+        self.assertEqual(self.post(message(
+                    'case@buyer.test', "Quote", sender='WANG@Factory.TEST')),
+            204)
+        lead = self.lead_of('case@buyer.test')
+        self.assertEqual((lead['party'], lead['contact']),
+            (self.factory, self.wang))
+
     def test_reply_by_references_attaches(self):
         "A reply is added to the lead it answers, by In-Reply-To"
         self.post(message('ref-1@a.test', "Need pumps"))
