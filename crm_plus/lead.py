@@ -2,7 +2,8 @@
 # this repository contains the full copyright notices and license terms.
 """Leads (销售线索): unverified sales prospects, converted to opportunities."""
 
-from sql import For
+from sql.aggregate import Min
+from sql.conditionals import Coalesce
 from sql.functions import Lower
 
 from trytond.i18n import gettext
@@ -15,7 +16,7 @@ from trytond.transaction import Transaction, check_access
 
 from .company import current_employee
 from .exceptions import LeadError
-from .model import RuleCheckedExportMixin
+from .model import RuleCheckedExportMixin, forget_cached
 
 # Default size limit of one attachment kept from an email, in bytes
 ATTACHMENT_MAX_SIZE = 5 * 1024 * 1024
@@ -453,31 +454,47 @@ class LeadAssignment(
 
     def next_member(self):
         "Return the team member after the last one assigned and remember it"
-        members = sorted(self.team.members, key=lambda e: e.id)
-        if not members:
+        Employee = Pool().get('company.employee')
+        member_ids = sorted(e.id for e in self.team.members)
+        if not member_ids:
             return
-        last = self._lock_last_employee()
-        employee = next((e for e in members if e.id > last), members[0])
-        self.last_employee = employee
-        self.save()
-        return employee
-
-    def _lock_last_employee(self):
-        """Return the id of the last employee assigned, locking the rule
-        until the end of the transaction.
-
-        A concurrent assignment waits for the lock, then PostgreSQL makes
-        it start again because it read an outdated turn: two emails never
-        get the same turn."""
         transaction = Transaction()
+        employee_id = None
+        if transaction.database.has_select_for():
+            # The turn is taken by one statement committed at once: a
+            # concurrent email waits for the row and then reads the turn
+            # just taken.  Taken in the email's transaction, PostgreSQL
+            # would refuse the outdated read and fail the email.
+            with transaction.new_transaction(autocommit=True):
+                employee_id = self._take_turn(member_ids)
+        if employee_id is None:  # the rule is not committed yet
+            employee_id = self._take_turn(member_ids)
+        forget_cached(self.__class__, [self.id])
+        return Employee(employee_id)
+
+    def _take_turn(self, member_ids):
+        """Give the turn to the member after the last one in one statement
+        and return him, or None if the rule is not found"""
+        Employee = Pool().get('company.employee')
         table = self.__table__()
+        employee = Employee.__table__()
+        transaction = Transaction()
         cursor = transaction.connection.cursor()
-        for_ = (For('UPDATE') if transaction.database.has_select_for()
-            else None)
-        cursor.execute(*table.select(table.last_employee,
-                where=table.id == self.id, for_=for_))
-        last, = cursor.fetchone()
-        return last if last is not None else -1
+        following = employee.select(Min(employee.id),
+            where=employee.id.in_(member_ids)
+            & (employee.id > Coalesce(table.last_employee, -1)))
+        update = table.update(
+            [table.last_employee], [Coalesce(following, member_ids[0])],
+            where=table.id == self.id)
+        if transaction.database.has_returning():
+            update.returning = [table.last_employee]
+            cursor.execute(*update)
+        else:  # SQLite, where transactions run one at a time
+            cursor.execute(*update)
+            cursor.execute(*table.select(
+                    table.last_employee, where=table.id == self.id))
+        row = cursor.fetchone()
+        return row[0] if row else None
 
 
 def _domain_matches(domain, rule_domain):
