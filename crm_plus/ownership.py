@@ -254,7 +254,10 @@ class Party(metaclass=PoolMeta):
         quota = employee.get_crm_quota()
         if quota is None or not parties:
             return
-        owned = cls.search_count([('owner', '=', employee.id)])
+        owned = cls.search_count([
+                ('owner', '=', employee.id),
+                ('customer_nature', '!=', None),
+                ])
         if owned + len(parties) > quota:
             raise QuotaError(gettext(
                     'crm_plus.msg_customer_quota_exceeded',
