@@ -36,6 +36,8 @@ lint: env
 
 bench: env system
 	$(PY) bench/run.py
+	$(PY) -O bench/funnel.py
+	$(PY) bench/leads.py
 
 po-export: env
 	$(PY) tools/po_export.py $(MODULES)

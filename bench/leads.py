@@ -212,7 +212,7 @@ CROSS JOIN crm_configuration AS c
 WHERE i.identifier = %(inbox)s
 """
 RAW_MEMBERS_SQL = """
-SELECT m.employee FROM crm_team_member AS m
+SELECT m.employee FROM "crm_team-company_employee" AS m
 JOIN crm_lead_assignment AS a ON a.team = m.team
 WHERE a.id = %(assignment)s ORDER BY m.employee
 """
