@@ -101,15 +101,9 @@ with Transaction().start(%r, 0) as transaction:
     return output.strip().splitlines()[-1]
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def serve(env, directory):
     "Start trytond under python -O; return the process and its port"
-    port = free_port()
+    port = cluster.pgcluster._free_port()
     trytond = os.path.join(os.path.dirname(sys.executable), 'trytond')
     log_file = open(os.path.join(directory, 'trytond.log'), 'wb')
     server = subprocess.Popen([sys.executable, '-O', trytond],
