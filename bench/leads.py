@@ -271,7 +271,8 @@ def main():
                 log(f'posting {len(messages)} emails, {senders} sender(s)')
                 rate = post_all(port, path, messages, senders)
                 created = count_leads(conn) - before
-                assert created == len(messages), (created, len(messages))
+                if created != len(messages):
+                    raise SystemExit(f'{created} leads for {len(messages)}')
                 results.append((f'HTTP route, {senders} sender(s)', rate))
         finally:
             server.terminate()
@@ -280,7 +281,8 @@ def main():
         before = count_leads(conn)
         log(f'inserting {len(messages)} emails by hand-written SQL')
         raw_rate = raw_insert_all(conn, messages, inbox)
-        assert count_leads(conn) - before == len(messages)
+        if count_leads(conn) - before != len(messages):
+            raise SystemExit('the hand-written SQL missed leads')
         conn.close()
     print(f'| path | leads/s | ratio to raw SQL ({raw_rate:.0f}/s) '
         '| result |')

@@ -6,6 +6,7 @@ from sql.aggregate import Min
 from sql.conditionals import Coalesce
 from sql.functions import Lower
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields,
@@ -461,16 +462,29 @@ class LeadAssignment(
         transaction = Transaction()
         employee_id = None
         if transaction.database.has_select_for():
-            # The turn is taken by one statement committed at once: a
-            # concurrent email waits for the row and then reads the turn
-            # just taken.  Taken in the email's transaction, PostgreSQL
-            # would refuse the outdated read and fail the email.
-            with transaction.new_transaction(autocommit=True):
-                employee_id = self._take_turn(member_ids)
-        if employee_id is None:  # the rule is not committed yet
+            employee_id = self._take_turn_committed(member_ids)
+        if employee_id is None:
             employee_id = self._take_turn(member_ids)
         forget_cached(self.__class__, [self.id])
-        return Employee(employee_id)
+        return Employee(employee_id) if employee_id is not None else None
+
+    def _take_turn_committed(self, member_ids):
+        """Take the turn in a statement committed at once, or return None
+        when the rule is not committed or this transaction holds its row.
+
+        A concurrent email waits for the row and then reads the turn just
+        taken.  Taken in the email's transaction, PostgreSQL would refuse
+        the outdated read and fail the email."""
+        with Transaction().new_transaction(autocommit=True) as transaction:
+            cursor = transaction.connection.cursor()
+            # Waiting longer would be waiting for ourselves
+            cursor.execute("SET lock_timeout = '2s'")
+            try:
+                return self._take_turn(member_ids)
+            except backend.DatabaseOperationalError:
+                return None
+            finally:
+                cursor.execute('RESET lock_timeout')
 
     def _take_turn(self, member_ids):
         """Give the turn to the member after the last one in one statement

@@ -68,9 +68,12 @@ class Party(metaclass=PoolMeta):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.update({
+                # include: the quota counts an owner's parties from the
+                # index alone
                 Index(t,
                     (t.owner, Index.Equality()),
-                    (t.next_contact_date, Index.Range())),
+                    (t.next_contact_date, Index.Range()),
+                    include=[t.active]),
                 Index(t, (t.pool, Index.Equality()), where=t.owner == Null),
                 })
         owned = Bool(Eval('owner'))
@@ -254,10 +257,7 @@ class Party(metaclass=PoolMeta):
         quota = employee.get_crm_quota()
         if quota is None or not parties:
             return
-        owned = cls.search_count([
-                ('owner', '=', employee.id),
-                ('customer_nature', '!=', None),
-                ])
+        owned = cls.search_count([('owner', '=', employee.id)])
         if owned + len(parties) > quota:
             raise QuotaError(gettext(
                     'crm_plus.msg_customer_quota_exceeded',

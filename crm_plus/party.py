@@ -93,13 +93,11 @@ class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
         customer = t.customer_nature != Null
         cls._sql_indexes.update({
                 Index(t, (Lower(t.name), Index.Equality()), where=customer),
-                # The customer lists of an owner, in the default order, and
-                # the count of his customers for the quota, from the index
+                # The customer lists of an owner, in the default order
                 Index(t,
                     (t.owner, Index.Equality()),
                     (t.name, Index.Range()),
                     (t.id, Index.Range()),
-                    include=[t.active],
                     where=customer),
                 # The public pool in the default order: PostgreSQL does not
                 # take "owner IS NULL" as an equality for the sort
@@ -320,7 +318,7 @@ class ContactMechanism(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(table.id,
                 where=(table.type == 'email')
-                & (Lower(table.value_compact) == email.lower())))
+                & (Lower(table.value_compact) == Lower(email))))
         return [i for i, in cursor]
 
     @classmethod

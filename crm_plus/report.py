@@ -102,7 +102,7 @@ class ReportMixin:
             order=order, count=count, query=query)
         if not count and not query:
             _searched.setdefault(Transaction(), {})[cls.__name__] = (
-                cls._searched_key(), {r.id for r in records})
+                cls._searched_key(), cls._searched_values(records))
         return records
 
     @classmethod
@@ -113,35 +113,18 @@ class ReportMixin:
             transaction.counter, repr(sorted(transaction.context.items())))
 
     @classmethod
-    def read(cls, ids, fields_names):
-        rows = cls._searched_rows(ids, fields_names)
-        if rows is None:
-            return super().read(ids, fields_names)
-        cls._before_read(ids, fields_names)
-        return cls._after_read(rows)
-
-    @classmethod
-    def _searched_rows(cls, ids, fields_names):
-        "Return the rows from the values of the last search, or None"
-        key, searched = _searched.get(Transaction(), {}).get(
-            cls.__name__, (None, ()))
-        names = set(fields_names) - {'id'}
-        if (key != cls._searched_key() or not set(ids) <= searched
-                or not names <= cls._searched_fields()):
-            return None
+    def _searched_values(cls, records):
+        """Return a copy of the values that search fetched for the records,
+        by id: the transaction cache may change under another context"""
         cache = Transaction().get_cache()[cls.__name__]
-        rows = []
-        for id_ in ids:
-            if id_ not in cache:
-                return None
-            values = cache[id_]
-            try:
-                row = {n: values[n] for n in names}
-            except KeyError:
-                return None
-            row['id'] = id_
-            rows.append(row)
-        return rows
+        names = cls._searched_fields()
+        values = {}
+        for record in records:
+            if record.id in cache:
+                cached = cache[record.id]
+                values[record.id] = {
+                    n: cached[n] for n in names if n in cached}
+        return values
 
     @classmethod
     def _searched_fields(cls):
@@ -150,6 +133,30 @@ class ReportMixin:
             if f.sql_type() and not hasattr(f, 'get')
             and not getattr(f, 'translate', False)
             and f.loading == 'eager'}
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        ids, fields_names = cls._before_read(ids, fields_names)
+        rows = cls._searched_rows(ids, fields_names)
+        if rows is None:
+            return super().read(ids, fields_names)
+        return cls._after_read(rows)
+
+    @classmethod
+    def _searched_rows(cls, ids, fields_names):
+        "Return the rows from the values of the last search, or None"
+        key, values = _searched.get(Transaction(), {}).get(
+            cls.__name__, (None, {}))
+        names = set(fields_names) - {'id'}
+        if key != cls._searched_key():
+            return None
+        rows = []
+        for id_ in dict.fromkeys(ids):
+            row = values.get(id_, {})
+            if not names <= row.keys():
+                return None
+            rows.append({'id': id_, **{n: row[n] for n in names}})
+        return rows
 
     @classmethod
     def _in_period(cls, column):

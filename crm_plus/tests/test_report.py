@@ -98,6 +98,10 @@ class CrmPlusReportTestCase(CrmTestCase):
             self.assertEqual(rows, fresh(ids))
             self.assertEqual(rows[0]['amount'], 4000)
 
+            # A read under another context shares the transaction cache
+            Transaction().get_cache()[Funnel.__name__][ids[0]]['amount'] = 0
+            self.assertEqual(Funnel.read(ids, fields), rows)
+
             opportunity.amount = Decimal(1500)
             opportunity.save()
             rows = Funnel.read(ids, fields)
