@@ -186,6 +186,35 @@ class ReportMixin:
         return cls.month.sql_cast(DateTrunc('month', column))
 
     @classmethod
+    def _activity_parts(cls, key, owned=False):
+        """Return the union parts counting the new customers, follow-ups
+        and opportunities of the period, with the key columns that
+        key(date column, employee column) gives; owned leaves out what
+        belongs to nobody"""
+        pool = Pool()
+        party = pool.get('party.party').__table__()
+        follow_up = pool.get('crm.follow_up').__table__()
+        opportunity = pool.get('crm.opportunity').__table__()
+        parts = []
+        for table, where, date, employee, rule, counter in [
+                (party, party.customer_nature != Null, party.create_date,
+                    party.owner, 'party.party', 'new_customers'),
+                (follow_up, cls._of_company(follow_up.company),
+                    follow_up.date, follow_up.employee, 'crm.follow_up',
+                    'follow_ups'),
+                (opportunity, cls._of_company(opportunity.company),
+                    opportunity.start_date, opportunity.employee,
+                    'crm.opportunity', 'opportunities'),
+                ]:
+            if owned:
+                where &= employee != Null
+            parts.append((table,
+                    where & cls._in_period(date) & cls._of_employee(employee)
+                    & rule_where(rule, table),
+                    {**key(date, employee), counter: Literal(1)}))
+        return parts
+
+    @classmethod
     def _union(cls, parts, keys, counters, key_id=False):
         """Return the union of the parts grouped by keys with the sum of
         each counter.
@@ -225,33 +254,10 @@ class Activity(ReportMixin, ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        pool = Pool()
-        party = pool.get('party.party').__table__()
-        follow_up = pool.get('crm.follow_up').__table__()
-        opportunity = pool.get('crm.opportunity').__table__()
-        return cls._union([
-                (party,
-                    (party.customer_nature != Null)
-                    & cls._in_period(party.create_date)
-                    & cls._of_employee(party.owner)
-                    & rule_where('party.party', party),
-                    {'month': cls._month(party.create_date),
-                        'new_customers': Literal(1)}),
-                (follow_up,
-                    cls._of_company(follow_up.company)
-                    & cls._in_period(follow_up.date)
-                    & cls._of_employee(follow_up.employee)
-                    & rule_where('crm.follow_up', follow_up),
-                    {'month': cls._month(follow_up.date),
-                        'follow_ups': Literal(1)}),
-                (opportunity,
-                    cls._of_company(opportunity.company)
-                    & cls._in_period(opportunity.start_date)
-                    & cls._of_employee(opportunity.employee)
-                    & rule_where('crm.opportunity', opportunity),
-                    {'month': cls._month(opportunity.start_date),
-                        'opportunities': Literal(1)}),
-                ], ['month'], ['new_customers', 'follow_ups', 'opportunities'])
+        return cls._union(
+            cls._activity_parts(lambda date, employee: {
+                    'month': cls._month(date)}),
+            ['month'], ['new_customers', 'follow_ups', 'opportunities'])
 
 
 class EmployeeActivity(ReportMixin, ModelSQL, ModelView):
@@ -278,32 +284,11 @@ class EmployeeActivity(ReportMixin, ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        pool = Pool()
-        party = pool.get('party.party').__table__()
-        follow_up = pool.get('crm.follow_up').__table__()
-        opportunity = pool.get('crm.opportunity').__table__()
-        won = pool.get('crm.opportunity').__table__()
-        return cls._union([
-                (party,
-                    (party.customer_nature != Null) & (party.owner != Null)
-                    & cls._in_period(party.create_date)
-                    & cls._of_employee(party.owner)
-                    & rule_where('party.party', party),
-                    {'employee': party.owner, 'new_customers': Literal(1)}),
-                (follow_up,
-                    cls._of_company(follow_up.company)
-                    & cls._in_period(follow_up.date)
-                    & cls._of_employee(follow_up.employee)
-                    & rule_where('crm.follow_up', follow_up),
-                    {'employee': follow_up.employee,
-                        'follow_ups': Literal(1)}),
-                (opportunity,
-                    cls._of_company(opportunity.company)
-                    & cls._in_period(opportunity.start_date)
-                    & cls._of_employee(opportunity.employee)
-                    & rule_where('crm.opportunity', opportunity),
-                    {'employee': opportunity.employee,
-                        'opportunities': Literal(1)}),
+        won = Pool().get('crm.opportunity').__table__()
+        return cls._union(
+            cls._activity_parts(
+                lambda date, employee: {'employee': employee},
+                owned=True) + [
                 (won,
                     cls._of_company(won.company) & (won.state == 'won')
                     & cls._in_period(won.close_date)
