@@ -5,6 +5,7 @@
 import datetime as dt
 
 from sql import Literal, Null
+from sql.conditionals import Case
 from sql.aggregate import Count, Max
 from sql.functions import Lower
 
@@ -333,7 +334,27 @@ class ContactMechanism(metaclass=PoolMeta):
 
     def _crm_duplicate_key(self):
         "Return the normalized value compared by the duplicate check"
+        if self.type == 'email':
+            return self.value.lower()
         return self.format_value_compact(value=self.value, type_=self.type)
+
+    @classmethod
+    def _crm_duplicate_column(cls, table):
+        "Return the column of table that _crm_duplicate_key compares"
+        return Case(
+            (table.type == 'email', Lower(table.value_compact)),
+            else_=table.value_compact)
+
+    @classmethod
+    def _crm_duplicate_where(cls, table, keys):
+        "Return the condition on table matching the duplicate keys"
+        types = cls._crm_unique_types()
+        where = (table.type.in_([t for t in types if t != 'email'])
+            & table.value_compact.in_(keys))
+        if 'email' in types:
+            where |= ((table.type == 'email')
+                & Lower(table.value_compact).in_(keys))
+        return where
 
     @classmethod
     def check_duplicate_customer(cls, mechanisms):
@@ -356,9 +377,8 @@ class ContactMechanism(metaclass=PoolMeta):
                     list(keys), backend.MAX_QUERY_PARAMS)):
             cursor.execute(*table.join(party,
                     condition=table.party == party.id
-                    ).select(table.value_compact, table.party,
-                    where=table.value_compact.in_(sub_keys)
-                    & table.type.in_(cls._crm_unique_types())
+                    ).select(cls._crm_duplicate_column(table), table.party,
+                    where=cls._crm_duplicate_where(table, sub_keys)
                     & (party.customer_nature != Null)))
             for key, party_id in cursor:
                 mechanism = keys[key]

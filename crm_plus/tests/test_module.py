@@ -394,6 +394,9 @@ class CrmPlusTestCase(
                 {'name': "Other", 'contact_mechanisms': [('create', [
                                 {'type': 'email',
                                     'value': 'info@acme.example'}])]},
+                {'name': "Other", 'contact_mechanisms': [('create', [
+                                {'type': 'email',
+                                    'value': 'Info@ACME.example'}])]},
                 ]:
             with self.subTest(values=values):
                 with self.assertRaisesRegex(ValidationError, '"ACME"'):
