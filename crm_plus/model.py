@@ -1,6 +1,10 @@
 # This file is part of crm_plus.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
+from sql import Cast, Select
+from sql.functions import Function
+
+from trytond import backend
 from trytond.transaction import Transaction
 
 
@@ -31,3 +35,32 @@ def forget_cached(Model, ids=None):
             else:
                 for id_ in ids:
                     cache[Model.__name__].pop(id_, None)
+
+
+class _Any(Function):
+    __slots__ = ()
+    _function = 'ANY'
+
+
+class _Array(Function):
+    __slots__ = ()
+    _function = 'ARRAY'
+
+
+class Unnest(Function):
+    __slots__ = ()
+    _function = 'UNNEST'
+
+
+def in_keys(column, keys, sql_type='VARCHAR'):
+    """Return the condition that column is one of the keys, of sql_type.
+
+    Where the database has arrays, the keys are one array parameter hidden
+    from the planner behind a sub-select: given the thousands of keys of an
+    import, PostgreSQL estimates that they match the whole table and scans
+    it instead of probing the index once per key."""
+    keys = list(keys)
+    if backend.Database.has_array():
+        keys = Cast(keys, f'{sql_type}[]')
+        return column == _Any(_Array(Select([Unnest(keys)])))
+    return column.in_(keys)

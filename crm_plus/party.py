@@ -19,7 +19,7 @@ from trytond.transaction import Transaction
 
 from .company import current_employee, managed_employees
 from .exceptions import DuplicateCustomerError, KeyCustomerError, WatchError
-from .model import RuleCheckedExportMixin
+from .model import RuleCheckedExportMixin, in_keys
 
 CUSTOMER_STATUSES = [
     (None, ""),
@@ -350,10 +350,10 @@ class ContactMechanism(metaclass=PoolMeta):
         "Return the condition on table matching the duplicate keys"
         types = cls._crm_unique_types()
         where = (table.type.in_([t for t in types if t != 'email'])
-            & table.value_compact.in_(keys))
+            & in_keys(table.value_compact, keys))
         if 'email' in types:
             where |= ((table.type == 'email')
-                & Lower(table.value_compact).in_(keys))
+                & in_keys(Lower(table.value_compact), keys))
         return where
 
     @classmethod
