@@ -51,3 +51,7 @@ class TargetError(UserError):
 
 class TargetValidationError(ValidationError):
     pass
+
+
+class CustomerImportError(UserError):
+    pass
