@@ -8,7 +8,9 @@ dispatcher) and is rolled back, so the data set does not change.
 """
 import argparse
 import contextlib
+import csv
 import datetime as dt
+import io
 import json
 import os
 import statistics
@@ -436,18 +438,30 @@ class Bench:
     # (e) import -----------------------------------------------------------
 
     def import_(self, rows, batch=1000, budget=90):
-        """Create customers with a phone and an email in batches of batch
-        rows, as a salesperson with the access checks.
+        """Import rows customers with a phone and an email, from one CSV
+        file through the import wizard's path (crm.customer.import), as a
+        salesperson with the access checks; then create them with
+        Party.create in batches of batch rows, for comparison.
 
-        The ORM side stops after the batch that exceeds budget seconds
-        (batches shrink to fit when a first small batch shows that a full
-        one would not); rows/s is then extrapolated from that sample."""
+        The Party.create side stops after the batch that exceeds budget
+        seconds (batches shrink to fit when a first small batch shows that
+        a full one would not); rows/s is then extrapolated from that
+        sample."""
         from trytond.transaction import check_access
         Party = self.pool.get('party.party')
+        Import = self.pool.get('crm.customer.import', type='wizard')
+        CustomerPool = self.pool.get('crm.pool')
         type_id, = self.sql(
             "SELECT id FROM crm_customer_type ORDER BY id LIMIT 1"
             ).fetchone()
         self.conn.rollback()
+
+        def wizard(vlist):
+            def import_file():
+                with check_access():
+                    return len(Import.import_file(
+                            csv_file(vlist), CustomerPool(self.pool_id)))
+            return self.run(self.sales_user, self.sales_context, import_file)
 
         def orm(vlist):
             def create():
@@ -456,6 +470,7 @@ class Bench:
             self.run(self.sales_user, self.sales_context, create)
 
         # warm the caches and probe the speed with 10 rows, not counted
+        wizard(self._import_rows(3 * 10 ** 8, 10, type_id))
         started = time.perf_counter()
         orm(self._import_rows(10 ** 8, 10, type_id))
         per_row = (time.perf_counter() - started) / 10
@@ -473,9 +488,16 @@ class Bench:
                 done[kind][1] += time.perf_counter() - started
                 if kind == 'orm' and done[kind][1] > budget:
                     break
-        self.record('import', orm_rows_s=done['orm'][0] / done['orm'][1],
+        vlist = self._import_rows(8 * 10 ** 8, rows, type_id)
+        started = time.perf_counter()
+        imported = wizard(vlist)
+        elapsed = time.perf_counter() - started
+        if imported != rows:
+            raise RuntimeError(f"the wizard imported {imported} of {rows}")
+        self.record('import', orm_rows_s=rows / elapsed,
             raw_rows_s=done['raw'][0] / done['raw'][1], rows=rows,
-            orm_rows=done['orm'][0], batch=batch)
+            create_rows_s=done['orm'][0] / done['orm'][1],
+            create_rows=done['orm'][0], batch=batch)
 
     def _import_rows(self, start, count, type_id):
         return [{
@@ -515,6 +537,18 @@ class Bench:
         self.conn.rollback()
 
 
+def csv_file(vlist):
+    "Return the CSV file of the import template holding the customers"
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow(['name', 'nature', 'phone', 'email'])
+    for values in vlist:
+        (_, mechanisms), = values['contact_mechanisms']
+        writer.writerow([values['name'], values['customer_nature'],
+                *(m['value'] for m in mechanisms)])
+    return output.getvalue().encode()
+
+
 # The party.party read rules of a salesperson (crm_plus/party.xml, rule
 # group rule_group_party_crm_read) written by hand for employee %(e)s
 RULE_SQL = """(p.customer_nature IS NULL OR p.owner IS NULL
@@ -550,7 +584,7 @@ def main():
     parser.add_argument('database')
     parser.add_argument('output')
     parser.add_argument('--reps', type=int, default=7)
-    parser.add_argument('--import-rows', type=int, default=10000)
+    parser.add_argument('--import-rows', type=int, default=100_000)
     parser.add_argument('--only', nargs='*')
     parser.add_argument('--cursor-fix', action='store_true',
         help="measure with the cursor_dict fix proposed upstream")
