@@ -35,9 +35,10 @@ class ApprovalMixin:
     """A document that takes effect only once its approval flow approves it.
 
     The document has a company, an employee (the requester) and a Workflow
-    state.  It starts its flow with request_approval and implements the
-    approval_approved and approval_rejected hooks, which the engine runs
-    without access checks when the flow ends."""
+    state with a wait transition to its waiting state.  Its submit button
+    calls submit_drafts, and it implements the approval_approved and
+    approval_rejected hooks, which the engine runs without access checks
+    when the flow ends."""
     __slots__ = ()
     approval = fields.Many2One(
         'crm.approval.request', "Approval", readonly=True,
@@ -46,8 +47,17 @@ class ApprovalMixin:
 
     @classmethod
     def _approval_transitions(cls):
-        "Return the (from, to) state changes that only the approval flow does"
-        return {('waiting', 'approved'), ('waiting', 'rejected')}
+        """Return the (from, to) state changes that a write may not do:
+        by default, every change goes through a button or the flow"""
+        return set(cls._transitions)
+
+    @classmethod
+    def submit_drafts(cls, records):
+        "Move the draft records to waiting and start their approval flow"
+        drafts = [r for r in records
+            if getattr(r, cls._transition_state) == 'draft']
+        cls.wait(drafts)
+        cls.request_approval(drafts)
 
     @classmethod
     def request_approval(cls, records):

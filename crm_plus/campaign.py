@@ -191,11 +191,6 @@ class Campaign(
         default.setdefault('opportunities')
         return super().copy(campaigns, default=default)
 
-    @classmethod
-    def _approval_transitions(cls):
-        "Every state change goes through a button or the approval flow"
-        return set(cls._transitions)
-
     def get_approval_amount(self):
         return self.budget
 
@@ -203,9 +198,7 @@ class Campaign(
     @ModelView.button
     def submit(cls, campaigns):
         "Ask for the approval of the draft campaigns"
-        drafts = [c for c in campaigns if c.state == 'draft']
-        cls.wait(drafts)
-        cls.request_approval(drafts)
+        cls.submit_drafts(campaigns)
 
     @classmethod
     @Workflow.transition('waiting')

@@ -126,7 +126,7 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
             ('cancelled', 'draft'),
             }
         cls._buttons.update({
-                'wait': {
+                'submit': {
                     'invisible': Eval('state') != 'draft',
                     'icon': 'tryton-forward',
                     'depends': ['state'],
@@ -271,15 +271,13 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
 
     @classmethod
     @ModelView.button
-    def wait(cls, expenses):
-        "Submit the draft expenses for approval"
-        drafts = [e for e in expenses if e.state == 'draft']
-        cls.submit(drafts)
-        cls.request_approval(drafts)
+    def submit(cls, expenses):
+        "Ask for the approval of the draft expenses"
+        cls.submit_drafts(expenses)
 
     @classmethod
     @Workflow.transition('waiting')
-    def submit(cls, expenses):
+    def wait(cls, expenses):
         pass
 
     @classmethod

@@ -365,11 +365,6 @@ class Opportunity(
                 where=party.id.in_(party_ids)))
         forget_cached(Party, party_ids)
 
-    @classmethod
-    def _approval_transitions(cls):
-        "Every state change goes through a button or the approval flow"
-        return set(cls._transitions)
-
     def get_approval_amount(self):
         return self.amount
 
@@ -377,9 +372,7 @@ class Opportunity(
     @ModelView.button
     def submit(cls, opportunities):
         "File the opportunities (报备) and ask for their approval"
-        drafts = [o for o in opportunities if o.state == 'draft']
-        cls.wait(drafts)
-        cls.request_approval(drafts)
+        cls.submit_drafts(opportunities)
 
     @classmethod
     @Workflow.transition('waiting')

@@ -27,7 +27,7 @@ class ApprovalTestCase(CrmTestCase):
         Expense = Pool().get('crm.expense')
         with acting_as(world.users[login]):
             expense = create_expense(world, login, amount)
-            Expense.wait([expense])
+            Expense.submit([expense])
         return Expense(expense.id)
 
     def decide(self, world, login, document, action='approve', comment=None):

@@ -52,7 +52,7 @@ class ExpenseTestCase(CrmTestCase):
         campaign = create_campaign(world, 1000)
         expense = create_expense(world, 'junior', 300, campaign=campaign)
         with acting_as(world.users['junior']):
-            Expense.wait([expense])
+            Expense.submit([expense])
         approve(world, Expense(expense.id))
 
         with acting_as(world.users['junior']):
@@ -71,7 +71,7 @@ class ExpenseTestCase(CrmTestCase):
         world = create_world()
         expense = create_expense(world, 'junior', 300)
         with acting_as(world.users['junior']):
-            Expense.wait([expense])
+            Expense.submit([expense])
         approve(world, Expense(expense.id))
         with acting_as(world.users['junior']):
             with self.assertRaises(RequiredValidationError):
@@ -86,10 +86,10 @@ class ExpenseTestCase(CrmTestCase):
         first = create_expense(world, 'junior', 600, campaign=campaign)
         second = create_expense(world, 'sales2', 500, campaign=campaign)
         with acting_as(world.users['junior']):
-            Expense.wait([first])
+            Expense.submit([first])
         with acting_as(world.users['sales2']):
             with self.assertRaisesRegex(UserError, 'over its budget'):
-                Expense.wait([second])
+                Expense.submit([second])
 
     @with_transaction()
     def test_cancelled_expense_frees_budget(self):
@@ -100,10 +100,10 @@ class ExpenseTestCase(CrmTestCase):
         first = create_expense(world, 'junior', 600, campaign=campaign)
         second = create_expense(world, 'sales2', 500, campaign=campaign)
         with acting_as(world.users['junior']):
-            Expense.wait([first])
+            Expense.submit([first])
             Expense.cancel([Expense(first.id)])
         with acting_as(world.users['sales2']):
-            Expense.wait([second])
+            Expense.submit([second])
         self.assertEqual(Expense(second.id).state, 'waiting')
         self.assertEqual(Expense(first.id).approval.state, 'cancelled')
 
@@ -116,12 +116,12 @@ class ExpenseTestCase(CrmTestCase):
         world = create_world()
         expense = create_expense(world, 'junior', 100)
         with acting_as(world.users['junior']):
-            Expense.wait([expense])
+            Expense.submit([expense])
         with acting_as(world.users['sales1']):
             Request.reject([Request(Expense(expense.id).approval.id)])
         with acting_as(world.users['junior']):
             Expense.draft([Expense(expense.id)])
-            Expense.wait([Expense(expense.id)])
+            Expense.submit([Expense(expense.id)])
         expense = Expense(expense.id)
         self.assertEqual(expense.state, 'waiting')
         self.assertEqual(expense.approval.state, 'pending')
@@ -154,7 +154,7 @@ class ExpenseTestCase(CrmTestCase):
         world = create_world()
         expense = create_expense(world, 'junior', 100)
         with acting_as(world.users['junior']):
-            Expense.wait([expense])
+            Expense.submit([expense])
             with self.assertRaisesRegex(AccessError, 'cannot be deleted'):
                 Expense.delete([Expense(expense.id)])
 
@@ -199,7 +199,7 @@ class ExpenseConcurrencyTestCase(CrmTestCase):
 
             def do_submit():
                 Expense = Pool().get('crm.expense')
-                Expense.wait(Expense.browse([expense_id]))
+                Expense.submit(Expense.browse([expense_id]))
             try:
                 run_in_transaction(DB_NAME, user_id, do_submit, context)
                 results[index] = 'submitted'
