@@ -29,7 +29,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import CustomerImportError
-from .model import Unnest, in_keys
+from .model import Unnest, in_keys, wait_for_lock
 
 try:
     import phonenumbers
@@ -118,13 +118,19 @@ class CustomerImport(Wizard):
         numbered by line, into pool; return their ids.
 
         Nothing is written when a line is wrong: the error lists the first
-        MAX_ERRORS wrong lines."""
+        MAX_ERRORS wrong lines.
+
+        Concurrent imports wait for each other: each checks the customers
+        it sees and those that an import committed meanwhile."""
         ModelAccess = Pool().get('ir.model.access')
         for model in ['party.party', 'party.contact_mechanism',
                 'party.identifier']:
             ModelAccess.check(model, 'create')
         customers = CustomerLines(rows)
         customers.check_existing()
+        if wait_for_lock(cls.__name__):
+            with Transaction().new_transaction(readonly=True):
+                customers.check_existing()
         customers.raise_errors()
         return customers.insert(pool)
 
@@ -324,7 +330,8 @@ class CustomerLines:
 
     def raise_errors(self):
         if self.errors:
-            errors = sorted(self.errors, key=lambda e: e[0])
+            # the lines checked twice against the customers are named once
+            errors = sorted(dict.fromkeys(self.errors), key=lambda e: e[0])
             raise CustomerImportError(gettext(
                     'crm_plus.msg_customer_import_errors',
                     count=len(errors)),

@@ -17,7 +17,6 @@ from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
-from sql import Select
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -27,6 +26,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, TransactionError
 
 from .lead import find_customer_contact
+from .model import wait_for_lock
 
 logger = logging.getLogger(__name__)
 
@@ -282,11 +282,6 @@ def html_to_text(html):
     return '\n'.join(l for l in lines if l)
 
 
-def _lock_key(value):
-    "Return the advisory lock number of value"
-    return int(hashlib.sha256(value.encode()).hexdigest(), 16) % 10**15
-
-
 class LeadEmail(ModelSQL, ModelView):
     __name__ = 'crm.lead.email'
     __string__ = "Lead Email"
@@ -354,16 +349,11 @@ class Lead(metaclass=PoolMeta):
         and the search runs in a new transaction to see what that delivery
         committed meanwhile; the unique constraint is the last guard."""
         LeadEmail = Pool().get('crm.lead.email')
-        transaction = Transaction()
-        database = transaction.database
         domain = [('message_id', '=', message_id)]
-        if not database.has_select_for():
+        if not wait_for_lock(f'crm.lead.email,{message_id}'):
             emails = LeadEmail.search(domain, limit=1)
             return emails[0].lead.rec_name if emails else None
-        cursor = transaction.connection.cursor()
-        cursor.execute(*Select([database.lock_id(
-                        _lock_key(f'crm.lead.email,{message_id}'), True)]))
-        with transaction.new_transaction(readonly=True):
+        with Transaction().new_transaction(readonly=True):
             emails = LeadEmail.search(domain, limit=1)
             return emails[0].lead.rec_name if emails else None
 

@@ -1,6 +1,8 @@
 # This file is part of crm_plus.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
+import hashlib
+
 from sql import Cast, Select
 from sql.functions import Function
 
@@ -64,3 +66,15 @@ def in_keys(column, keys, sql_type='VARCHAR'):
         keys = Cast(keys, f'{sql_type}[]')
         return column == _Any(_Array(Select([Unnest(keys)])))
     return column.in_(keys)
+
+
+def wait_for_lock(name):
+    """Wait for the lock on name, held until the end of the transaction, on
+    a database that has them; return whether it has"""
+    database = Transaction().database
+    if not database.has_select_for():
+        return False
+    key = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10**15
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*Select([database.lock_id(key, True)]))
+    return True

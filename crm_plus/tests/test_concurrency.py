@@ -12,6 +12,7 @@ from trytond.exceptions import UserError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 
+from .. import customer_import
 from .tools import create_customer, create_world, run_in_transaction
 
 # Long enough for the other transaction to reach the same rows
@@ -36,6 +37,7 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
         cls.customers = [
             create_customer(name, pool=world.east).id
             for name in ["Contested", "First", "Second"]]
+        cls.pool = world.east.id
 
     def claim_concurrently(self, claims):
         """Run each (login, customer id) claim in its own thread and
@@ -106,6 +108,48 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
         self.assertRegex(message, 'quota is 1 customers')
         self.assertEqual(sorted(self.owners()[1:], key=str),
             ['Junior', None])
+
+    def test_concurrent_imports_of_one_customer(self):
+        "Two salespeople import the same new customer at once: one does"
+        lines = customer_import.CustomerLines
+        check_existing = lines.check_existing
+        barrier = threading.Barrier(2)
+        results = [None] * 2
+
+        def slow_check_existing(self):
+            check_existing(self)
+            time.sleep(CHECK_DELAY)
+
+        def import_(index, login, data):
+            barrier.wait()
+
+            def do_import():
+                pool = Pool()
+                Import = pool.get('crm.customer.import', type='wizard')
+                CustomerPool = pool.get('crm.pool')
+                Import.import_file(data, CustomerPool(self.pool))
+            try:
+                run_in_transaction(DB_NAME, self.users[login], do_import,
+                    {'_check_access': True})
+                results[index] = 'imported'
+            except UserError as error:
+                results[index] = error.description
+
+        files = [b'name,email\nNew Trading,info@new.example\n',
+            b'name,email\nNew Trading Co,INFO@new.example\n']
+        with patch.object(lines, 'check_existing', slow_check_existing):
+            threads = [threading.Thread(target=import_, args=(i, login, f))
+                for i, (login, f) in enumerate(
+                    zip(['sales1', 'sales2'], files))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        self.assertEqual(results.count('imported'), 1, results)
+        message, = [r for r in results if r != 'imported']
+        self.assertRegex(message, r'already has "INFO@new.example"'
+            r'|already has "info@new.example"')
 
 
 del RouteTestCase
