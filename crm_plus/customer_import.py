@@ -15,16 +15,19 @@ import csv
 import datetime as dt
 import io
 import re
+from itertools import zip_longest
 
 from sql import Cast
 from sql.functions import Lower
+from stdnum.cn import uscc
 
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
-from trytond.tools.email_ import normalize_email
+from trytond.tools.email_ import (
+    EmailNotValidError, normalize_email, validate_email)
 from trytond.transaction import Transaction, check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -137,6 +140,18 @@ class CustomerImport(Wizard):
         return customers.insert(pool)
 
 
+def valid_email(value):
+    """Return whether value is an email address: by its syntax and, when
+    email_validator is installed, as party checks it"""
+    if not EMAIL.match(value):
+        return False
+    try:
+        validate_email(value)
+    except EmailNotValidError:
+        return False
+    return True
+
+
 def column_header(column, language=None):
     "Return the header of column in language (the user's by default)"
     if language is None:
@@ -159,7 +174,9 @@ def read_csv(data):
     for row in reader:
         if not any(v.strip() for v in row):
             continue
-        if len(row) > len(columns):
+        # spreadsheets save empty cells beyond the last column
+        if any(v and v.strip() for c, v in zip_longest(columns, row)
+                if c is None):
             raise CustomerImportError(gettext(
                     'crm_plus.msg_customer_import_too_many_values',
                     line=reader.line_num))
@@ -192,7 +209,12 @@ def header_columns(header):
                     'crm_plus.msg_customer_import_unknown_column',
                     column=name,
                     columns=', '.join(column_header(c) for c in COLUMNS)))
-        columns.append(known.get(name.lower()))
+        column = known.get(name.lower())
+        if column and column in columns:
+            raise CustomerImportError(gettext(
+                    'crm_plus.msg_customer_import_repeated_column',
+                    column=name))
+        columns.append(column)
     if 'name' not in columns:
         raise CustomerImportError(gettext(
                 'crm_plus.msg_customer_import_no_name',
@@ -214,6 +236,9 @@ class CustomerLines:
         self.natures, self.nature_labels = customer_natures()
         self.types = customer_types()
         self.phone_countries = phone_countries()
+        # party names the unified social credit code type by its VAT alias
+        self.uscc_type = 'cn_vat' in dict(
+            Pool().get('party.identifier').get_types())
         for line, row in rows:
             self.add(line, row)
         if not self.customers and not self.errors:
@@ -246,17 +271,25 @@ class CustomerLines:
         self.check_repeated(self.names, line, name.lower(), name)
         for _, value, compact in mechanisms:
             self.check_repeated(self.values, line, compact.lower(), value)
-        if row.get('tax_id'):
-            self.check_repeated(
-                self.codes, line, row['tax_id'], row['tax_id'])
+        tax_type, tax_id = self.parse_tax_id(row.get('tax_id'))
+        if tax_id:
+            self.check_repeated(self.codes, line, tax_id, row['tax_id'])
         self.customers.append({
                 'line': line,
                 'name': name,
                 'nature': nature,
                 'type': type_,
                 'mechanisms': mechanisms,
-                'tax_id': row.get('tax_id'),
+                'tax_type': tax_type,
+                'tax_id': tax_id,
                 })
+
+    def parse_tax_id(self, code):
+        """Return the identifier type and code of the tax id: a valid
+        unified social credit code (统一社会信用代码) is typed as such"""
+        if code and self.uscc_type and uscc.is_valid(code):
+            return 'cn_vat', uscc.compact(code)
+        return None, code
 
     def parse_mechanisms(self, line, row):
         "Return the (type, value, compact value) of the row's mechanisms"
@@ -267,9 +300,10 @@ class CustomerLines:
                 if mechanism:
                     mechanisms.append(mechanism)
         if row.get('email'):
-            if EMAIL.match(row['email']):
-                email = normalize_email(row['email'])
-                mechanisms.append(('email', email, email))
+            if valid_email(row['email']):
+                # value and value_compact as ContactMechanism.compute_fields
+                mechanisms.append(
+                    ('email', normalize_email(row['email']), row['email']))
             else:
                 self.error('email', line=line, value=row['email'])
         return mechanisms
@@ -347,8 +381,10 @@ class CustomerLines:
         ContactMechanism = pool.get('party.contact_mechanism')
         Identifier = pool.get('party.identifier')
         sequence = Party._code_sequence()
-        codes = (list(sequence.get_many(len(self.customers)))
-            if sequence else [None] * len(self.customers))
+        if not sequence:
+            raise CustomerImportError(gettext(
+                    'crm_plus.msg_customer_import_no_party_sequence'))
+        codes = sequence.get_many(len(self.customers))
         ids = insert(Party, [{
                     'name': c['name'],
                     'code': code,
@@ -369,6 +405,7 @@ class CustomerLines:
             compute=False)
         insert(Identifier, [{
                     'party': party_id,
+                    'type': c['tax_type'],
                     'code': c['tax_id'],
                     }
                 for party_id, c in zip(ids, self.customers) if c['tax_id']])

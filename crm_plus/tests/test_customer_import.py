@@ -142,9 +142,63 @@ class CustomerImportTestCase(CrmTestCase):
                 (b'name\n\n', "holds no customer"),
                 (b'name,colour\nAcme,red\n', 'unknown column "colour"'),
                 (b'phone\n+86 21 5555 0100\n', 'no "Name" column'),
-                (b'name\nAcme,extra\n', "Line 2 has more values"),
+                (b'name\nAcme,extra\n', "Line 2 has values in columns"),
+                (b'name,Name\nAcme,Acme\n', 'column "Name" twice'),
+                (b'name,,phone\nAcme,x,\n', "Line 2 has values in columns"),
                 ('name\nAcme\n'.encode('utf-16'), "cannot be read"),
                 ]:
             with self.subTest(data=data):
                 with self.assertRaisesRegex(CustomerImportError, message):
                     run_wizard(data, world.east)
+
+    @with_transaction()
+    def test_spreadsheet_trailing_cells(self):
+        """The empty cells that a spreadsheet saves beyond the last column
+        and in the columns without a name are ignored"""
+        world = create_world()
+        data = b"name,,phone,\nAcme,,,\nBeta,,,,,\n"
+
+        done, _ = run_wizard(data, world.east)
+
+        self.assertEqual(done['imported'], 2)
+        self.assertEqual(sorted(customers(["Acme", "Beta"])), ["Acme", "Beta"])
+
+    @with_transaction()
+    def test_unified_social_credit_code(self):
+        """A valid unified social credit code is imported as a tax
+        identifier of its type, compacted; another code keeps no type"""
+        world = create_world()
+        data = (b"name,tax_id\n"
+            b"Acme, 91110000802100433b\n"
+            b"Beta,DE123456789\n")
+
+        run_wizard(data, world.east)
+
+        found = customers(["Acme", "Beta"])
+        acme, beta = found["Acme"], found["Beta"]
+        self.assertEqual(
+            [(i.type, i.code) for i in acme.identifiers],
+            [('cn_vat', '91110000802100433B')])
+        self.assertEqual(acme.tax_identifier, acme.identifiers[0])
+        self.assertEqual(
+            [(i.type, i.code) for i in beta.identifiers],
+            [(None, 'DE123456789')])
+        with self.assertRaisesRegex(CustomerImportError, 'already has'):
+            run_wizard(b"name,tax_id\nGamma,91110000802100433B\n",
+                world.east)
+
+    @with_transaction()
+    def test_no_party_sequence(self):
+        """Without a party sequence to number the customers, the import is
+        refused with a message, and nothing is written"""
+        pool = Pool()
+        Configuration = pool.get('party.configuration')
+        Party = pool.get('party.party')
+        world = create_world()
+        Configuration.write([Configuration(1)], {'party_sequence': None})
+        count = Party.search_count([])
+
+        with self.assertRaisesRegex(CustomerImportError, 'party sequence'):
+            run_wizard(b"name\nAcme\n", world.east)
+
+        self.assertEqual(Party.search_count([]), count)
