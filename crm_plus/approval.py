@@ -10,7 +10,8 @@ from email.message import EmailMessage
 from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
+    DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
+    sequence_ordered)
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -36,9 +37,10 @@ class ApprovalMixin:
 
     The document has a company, an employee (the requester) and a Workflow
     state with a wait transition to its waiting state.  Its submit button
-    calls submit_drafts, and it implements the approval_approved and
-    approval_rejected hooks, which the engine runs without access checks
-    when the flow ends."""
+    calls submit_drafts; with a transition from waiting back to draft, its
+    withdraw button takes the document back.  It implements the
+    approval_approved and approval_rejected hooks, which the engine runs
+    without access checks when the flow ends."""
     __slots__ = ()
     approval = fields.Many2One(
         'crm.approval.request', "Approval", readonly=True,
@@ -58,6 +60,14 @@ class ApprovalMixin:
             if getattr(r, cls._transition_state) == 'draft']
         cls.wait(drafts)
         cls.request_approval(drafts)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def withdraw(cls, records):
+        """Take the waiting records back to draft and cancel their approval
+        (撤回), so that the requester can change them and submit again"""
+        cls.cancel_approval(records)
 
     @classmethod
     def request_approval(cls, records):

@@ -112,6 +112,10 @@ class Campaign(
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
                     },
+                'withdraw': {
+                    'invisible': Eval('state') != 'waiting',
+                    'depends': ['state'],
+                    },
                 'start': {
                     'invisible': Eval('state') != 'approved',
                     'depends': ['state'],

@@ -195,6 +195,10 @@ class Opportunity(
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
                     },
+                'withdraw': {
+                    'invisible': Eval('state') != 'waiting',
+                    'depends': ['state'],
+                    },
                 'suspend': {
                     'invisible': Eval('state') != 'in_progress',
                     'depends': ['state'],

@@ -12,7 +12,8 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_expense, create_world)
+    CrmTestCase, acting_as, create_customer, create_expense,
+    create_opportunity, create_world)
 
 
 class ApprovalTestCase(CrmTestCase):
@@ -182,6 +183,63 @@ class ApprovalTestCase(CrmTestCase):
         with acting_as(world.users['junior']):
             self.assertEqual(Request.search([('to_approve', '=', True)]), [])
             self.assertEqual(Request.search([]), [expense.approval])
+
+    @with_transaction()
+    def test_requester_withdraws_waiting_document(self):
+        """The requester withdraws a waiting expense or opportunity (撤回):
+        it is a draft again, its request is cancelled and nobody decides
+        it; submitted again, it starts a new request"""
+        pool = Pool()
+        Expense = pool.get('crm.expense')
+        Opportunity = pool.get('crm.opportunity')
+        world = create_world()
+        expense = self.submit(world, 'junior', 20000)
+        opportunity = create_opportunity(world, 'sales1')
+        with acting_as(world.users['sales1']):
+            Opportunity.submit([opportunity])
+
+        for login, document in [
+                ('junior', expense),
+                ('sales1', Opportunity(opportunity.id)),
+                ]:
+            with self.subTest(document=document.__name__):
+                Document = type(document)
+                first_request = document.approval
+                with acting_as(world.users[login]):
+                    Document.withdraw([Document(document.id)])
+                document = Document(document.id)
+
+                self.assertEqual(document.state, 'draft')
+                self.assertEqual(first_request.state, 'cancelled')
+                self.assertEqual(
+                    [h.action for h in first_request.history],
+                    ['submit', 'cancel'])
+                with self.assertRaisesRegex(UserError, 'no longer pending'):
+                    self.decide(world, 'manager', document)
+
+                with acting_as(world.users[login]):
+                    Document.submit([document])
+                document = Document(document.id)
+                self.assertEqual(document.state, 'waiting')
+                self.assertNotEqual(document.approval, first_request)
+                self.assertEqual(document.approval.state, 'pending')
+        self.assertEqual(Expense(expense.id).state, 'waiting')
+
+    @with_transaction()
+    def test_decided_document_not_withdrawn(self):
+        "An approved document cannot be withdrawn"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        expense = self.submit(world, 'junior', 100)
+        expense = self.decide(world, 'sales1', expense)
+
+        with acting_as(world.users['junior']):
+            with self.assertRaisesRegex(UserError, 'call "withdraw"'):
+                Expense.withdraw([expense])
+
+        expense = Expense(expense.id)
+        self.assertEqual(expense.state, 'approved')
+        self.assertEqual(expense.approval.state, 'approved')
 
     @with_transaction()
     def test_state_not_writable(self):
