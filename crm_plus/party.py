@@ -215,7 +215,7 @@ class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
         for sub_keys in map(list, grouped_slice(
                     list(names), backend.MAX_QUERY_PARAMS)):
             cursor.execute(*table.select(table.id, Lower(table.name),
-                    where=Lower(table.name).in_(sub_keys)
+                    where=in_keys(Lower(table.name), sub_keys)
                     & (table.customer_nature != Null),
                     limit=len(sub_keys) + len(customers)))
             for existing_id, key in cursor:
