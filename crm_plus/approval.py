@@ -67,7 +67,23 @@ class ApprovalMixin:
     def withdraw(cls, records):
         """Take the waiting records back to draft and cancel their approval
         (撤回), so that the requester can change them and submit again"""
+        cls.check_withdrawer(records)
         cls.cancel_approval(records)
+
+    @classmethod
+    def check_withdrawer(cls, records):
+        "Only the requester of the approval or a CRM manager withdraws it"
+        if is_crm_admin():
+            return
+        employee = current_employee()
+        for record in records:
+            requester = (record.approval.requester if record.approval
+                else record.get_approval_requester())
+            if requester != employee:
+                raise ApprovalError(gettext(
+                        'crm_plus.msg_approval_withdraw_not_requester',
+                        document=record.rec_name,
+                        requester=requester.rec_name if requester else ''))
 
     @classmethod
     def request_approval(cls, records):

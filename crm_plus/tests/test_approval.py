@@ -186,9 +186,9 @@ class ApprovalTestCase(CrmTestCase):
 
     @with_transaction()
     def test_requester_withdraws_waiting_document(self):
-        """The requester withdraws a waiting expense or opportunity (撤回):
-        it is a draft again, its request is cancelled and nobody decides
-        it; submitted again, it starts a new request"""
+        """The requester withdraws a waiting expense or opportunity (撤回),
+        not the approver: it is a draft again, its request is cancelled and
+        nobody decides it; submitted again, it starts a new request"""
         pool = Pool()
         Expense = pool.get('crm.expense')
         Opportunity = pool.get('crm.opportunity')
@@ -198,13 +198,18 @@ class ApprovalTestCase(CrmTestCase):
         with acting_as(world.users['sales1']):
             Opportunity.submit([opportunity])
 
-        for login, document in [
-                ('junior', expense),
-                ('sales1', Opportunity(opportunity.id)),
+        for login, approver, document in [
+                ('junior', 'sales1', expense),
+                ('sales1', 'manager', Opportunity(opportunity.id)),
                 ]:
             with self.subTest(document=document.__name__):
                 Document = type(document)
                 first_request = document.approval
+                # the approver sees the document, but rejects it instead
+                with acting_as(world.users[approver]), \
+                        self.assertRaisesRegex(UserError, 'Only'):
+                    Document.withdraw([Document(document.id)])
+                self.assertEqual(Document(document.id).state, 'waiting')
                 with acting_as(world.users[login]):
                     Document.withdraw([Document(document.id)])
                 document = Document(document.id)
