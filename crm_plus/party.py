@@ -399,6 +399,14 @@ class Identifier(metaclass=PoolMeta):
     __name__ = 'party.identifier'
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # the duplicate checks of customers look up the compact code
+        cls._sql_indexes.add(
+            Index(t, (t.code_compact, Index.Equality(cardinality='high'))))
+
+    @classmethod
     def validate_fields(cls, identifiers, field_names):
         super().validate_fields(identifiers, field_names)
         if field_names & {'code', 'type', 'party'}:
@@ -406,21 +414,22 @@ class Identifier(metaclass=PoolMeta):
 
     @classmethod
     def check_duplicate_customer(cls, identifiers):
-        "Refuse a tax identifier that another customer already has"
+        """Refuse a tax identifier that another customer already has, typed
+        or not: the compact code is compared"""
         keys = {}
         for identifier in identifiers:
             if identifier.party.customer_nature:
-                key = (identifier.type, identifier.code)
+                key = identifier.code_compact
                 other = keys.setdefault(key, identifier)
                 if other.party != identifier.party:
                     raise_duplicate_value(
                         identifier.party, identifier.code, other.party)
         for sub_keys in grouped_slice(list(keys), backend.MAX_QUERY_PARAMS):
             for other in cls.search([
-                        ('code', 'in', [code for _, code in sub_keys]),
+                        ('code_compact', 'in', list(sub_keys)),
                         ('party.customer_nature', '!=', None),
                         ]):
-                identifier = keys.get((other.type, other.code))
+                identifier = keys.get(other.code_compact)
                 if identifier and identifier.party != other.party:
                     raise_duplicate_value(
                         identifier.party, identifier.code, other.party)

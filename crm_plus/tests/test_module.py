@@ -416,6 +416,13 @@ class CrmPlusTestCase(
             create_customer("Other", pool=world.east, identifiers=[
                     {'type': None, 'code': '91310000MA1FL0001X'}])
 
+        # the same code typed as a unified social credit code
+        create_customer("Beijing", pool=world.east, identifiers=[
+                {'type': 'cn_vat', 'code': '91110000802100433B'}])
+        with self.assertRaisesRegex(ValidationError, '"Beijing"'):
+            create_customer("Other", pool=world.east, identifiers=[
+                    {'type': None, 'code': '91110000802100433B'}])
+
     @with_transaction()
     def test_duplicate_on_import_refused(self):
         "A CSV import with a duplicate customer imports nothing"
