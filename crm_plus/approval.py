@@ -54,6 +54,13 @@ class ApprovalMixin:
         return set(cls._transitions)
 
     @classmethod
+    def _approved_fields(cls):
+        """Return the names of the fields that the approval decides on:
+        they change only in the initial state, before the approval starts
+        or while the approver has yet to see it"""
+        return set()
+
+    @classmethod
     def submit_drafts(cls, records):
         "Move the draft records to waiting and start their approval flow"
         drafts = [r for r in records
@@ -146,6 +153,7 @@ class ApprovalMixin:
         the engine, which runs without access checks, does the transitions
         of _approval_transitions."""
         name = cls._transition_state
+        cls.check_approved_fields(records, values)
         if 'approval' in values:
             raise AccessError(gettext(
                     'crm_plus.msg_approval_link_write',
@@ -162,6 +170,23 @@ class ApprovalMixin:
                 raise AccessError(gettext(
                         'crm_plus.msg_approval_state_write',
                         document=record.rec_name))
+
+    @classmethod
+    def check_approved_fields(cls, records, values):
+        "Refuse to change what the approval decided on once submitted"
+        name = cls._transition_state
+        initial = cls._defaults[name]()
+        changed = sorted(cls._approved_fields() & values.keys())
+        if not changed:
+            return
+        for record in records:
+            if getattr(record, name) != initial:
+                names = cls.__names__(changed[0], record)
+                raise AccessError(gettext(
+                        'crm_plus.msg_approval_field_write',
+                        field=names['field'],
+                        document=names['record'],
+                        state=cls.__names__(name, record)['value']))
 
     @classmethod
     def copy(cls, records, default=None):

@@ -35,9 +35,10 @@ class Campaign(
     __name__ = 'crm.campaign'
     __string__ = "Campaign"
     _states = {'readonly': Eval('state').in_(list(CLOSED_STATES))}
+    _approved = {'readonly': Eval('state') != 'draft'}
 
     company = fields.Many2One(
-        'company.company', "Company", required=True, states=_states)
+        'company.company', "Company", required=True, states=_approved)
     name = fields.Char("Name", required=True, states=_states)
     type = fields.Many2One(
         'crm.campaign.type', "Type", ondelete='RESTRICT', states=_states)
@@ -53,10 +54,12 @@ class Campaign(
         domain=[('end_date', '>=', Eval('start_date', None))],
         states=_states)
     currency = fields.Many2One(
-        'currency.currency', "Currency", required=True, states=_states)
+        'currency.currency', "Currency", required=True, states=_approved)
     budget = fields.Numeric(
         "Budget", digits=(16, 2), domain=[('budget', '>=', 0)],
-        states=_states)
+        states=_approved,
+        help="Approved with the campaign, it caps the expenses requested "
+        "for it.")
     expected_effect = fields.Text("Expected Effect", states=_states)
     target_customers = fields.Many2Many(
         'crm.campaign-party', 'campaign', 'party', "Target Customers",
@@ -86,7 +89,7 @@ class Campaign(
             ], "State", required=True, readonly=True, sort=False)
     state_string = state.translated('state')
 
-    del _states
+    del _states, _approved
 
     @classmethod
     def __setup__(cls):
@@ -190,6 +193,13 @@ class Campaign(
                             state=campaign.state_string))
 
     @classmethod
+    def validate_fields(cls, campaigns, field_names):
+        super().validate_fields(campaigns, field_names)
+        if 'budget' in field_names:
+            Expense = Pool().get('crm.expense')
+            Expense.check_campaign_budgets(campaigns)
+
+    @classmethod
     def copy(cls, campaigns, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('opportunities')
@@ -197,6 +207,10 @@ class Campaign(
 
     def get_approval_amount(self):
         return self.budget
+
+    @classmethod
+    def _approved_fields(cls):
+        return super()._approved_fields() | {'company', 'currency', 'budget'}
 
     @classmethod
     @ModelView.button

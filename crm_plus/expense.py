@@ -211,6 +211,12 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
         return self.amount
 
     @classmethod
+    def _approved_fields(cls):
+        return super()._approved_fields() | {
+            'company', 'name', 'employee', 'date', 'type', 'party',
+            'opportunity', 'campaign', 'currency', 'amount', 'description'}
+
+    @classmethod
     def validate_fields(cls, expenses, field_names):
         super().validate_fields(expenses, field_names)
         if field_names & {'campaign', 'amount', 'actual_amount', 'state'}:
@@ -218,13 +224,17 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
 
     @classmethod
     def check_budget(cls, expenses):
-        """Refuse to commit more than the budget of a campaign.
+        "Refuse to commit more than the budget of a campaign"
+        cls.check_campaign_budgets(list({e.campaign for e in expenses
+                    if e.campaign and e.state in COMMITTED}))
+
+    @classmethod
+    def check_campaign_budgets(cls, campaigns):
+        """Refuse campaigns whose expenses commit more than their budget.
 
         The campaigns are locked first, so that two requests submitted at
         once are summed one after the other."""
         Campaign = Pool().get('crm.campaign')
-        campaigns = list({e.campaign for e in expenses
-                if e.campaign and e.state in COMMITTED})
         if not campaigns:
             return
         Campaign.lock(campaigns)

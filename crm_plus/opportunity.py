@@ -44,19 +44,20 @@ class Opportunity(
     __string__ = "Opportunity"
     _rec_name = 'name'
     _states = {'readonly': ~Eval('state').in_(OPEN_STATES)}
+    _filed = {'readonly': Eval('state') != 'draft'}
     _tender = {
         'readonly': _states['readonly'],
         'invisible': Eval('kind') != 'tender',
         }
 
     company = fields.Many2One(
-        'company.company', "Company", required=True, states=_states)
+        'company.company', "Company", required=True, states=_filed)
     name = fields.Char("Name", required=True, states=_states)
     party = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='RESTRICT',
         domain=[('customer_nature', '!=', None)],
         context={'company': Eval('company', -1)}, depends={'company'},
-        states=_states)
+        states=_filed)
     contact = fields.Many2One(
         'party.party', "Contact", ondelete='SET NULL',
         domain=[('contact_of.customer', '=', Eval('party', -1))],
@@ -160,7 +161,7 @@ class Opportunity(
             ], "State", required=True, readonly=True, sort=False)
     state_string = state.translated('state')
 
-    del _states, _tender
+    del _states, _tender, _filed
 
     @classmethod
     def __setup__(cls):
@@ -371,6 +372,11 @@ class Opportunity(
 
     def get_approval_amount(self):
         return self.amount
+
+    @classmethod
+    def _approved_fields(cls):
+        "The filing (报备) registers the opportunity of a customer"
+        return super()._approved_fields() | {'company', 'party'}
 
     @classmethod
     @ModelView.button

@@ -552,6 +552,10 @@ class LockRequest(ApprovalMixin, Workflow, ModelSQL, ModelView):
         return self.employee.company
 
     @classmethod
+    def _approved_fields(cls):
+        return super()._approved_fields() | {'party', 'employee', 'reason'}
+
+    @classmethod
     def _approval_transitions(cls):
         return {('requested', 'approved'), ('requested', 'rejected')}
 

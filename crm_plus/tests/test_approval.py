@@ -273,6 +273,57 @@ class ApprovalTestCase(CrmTestCase):
         self.assertEqual(LockRequest(request.id).state, 'requested')
 
     @with_transaction()
+    def test_approved_fields_not_writable(self):
+        """What the approver decided on cannot change once submitted: the
+        amount of an expense, the budget of a campaign, the customer of a
+        filed opportunity; other fields stay open"""
+        pool = Pool()
+        Campaign = pool.get('crm.campaign')
+        Expense = pool.get('crm.expense')
+        Opportunity = pool.get('crm.opportunity')
+        world = create_world()
+        waiting = self.submit(world, 'junior', 100)
+        approved = self.decide(
+            world, 'sales1', self.submit(world, 'junior', 100))
+        with acting_as(world.users['manager']):
+            campaign = Campaign(
+                name="Fair", start_date=dt.date.today(),
+                end_date=dt.date.today(), budget=Decimal(1000))
+            campaign.save()
+            Campaign.submit([campaign])
+        opportunity = create_opportunity(world, 'sales1')
+        with acting_as(world.users['sales1']):
+            Opportunity.submit([opportunity])
+        other = create_customer("Other", owner=world.employees['sales1'])
+
+        for login, record, values in [
+                ('junior', waiting, {'amount': Decimal(1)}),
+                ('junior', approved, {'amount': Decimal(100000)}),
+                ('junior', approved, {'campaign': None}),
+                ('manager', campaign, {'budget': Decimal(100000)}),
+                ('sales1', opportunity, {'party': other.id}),
+                ]:
+            Model = type(record)
+            with self.subTest(model=Model.__name__, values=values), \
+                    acting_as(world.users[login]), \
+                    self.assertRaisesRegex(AccessError, 'cannot change'):
+                Model.write([Model(record.id)], values)
+        self.assertEqual(Expense(approved.id).amount, 100)
+        self.assertEqual(Campaign(campaign.id).budget, 1000)
+        self.assertEqual(Opportunity(opportunity.id).party, opportunity.party)
+
+        with acting_as(world.users['junior']):
+            Expense.write(
+                [Expense(approved.id)], {'actual_amount': Decimal(90)})
+        with acting_as(world.users['sales1']):
+            Opportunity.write(
+                [Opportunity(opportunity.id)], {'name': "ERP phase 2"})
+            Opportunity.withdraw([Opportunity(opportunity.id)])
+            Opportunity.write(
+                [Opportunity(opportunity.id)], {'party': other.id})
+        self.assertEqual(Opportunity(opportunity.id).party, other)
+
+    @with_transaction()
     def test_create_or_import_past_approval_refused(self):
         "Creating or importing an approved document is refused"
         pool = Pool()

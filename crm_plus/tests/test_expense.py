@@ -92,6 +92,23 @@ class ExpenseTestCase(CrmTestCase):
                 Expense.submit([second])
 
     @with_transaction()
+    def test_campaign_budget_not_below_committed(self):
+        "A draft campaign's budget cannot drop below its committed expenses"
+        pool = Pool()
+        Campaign = pool.get('crm.campaign')
+        Expense = pool.get('crm.expense')
+        world = create_world()
+        campaign = create_campaign(world, 1000)
+        expense = create_expense(world, 'junior', 600, campaign=campaign)
+        with acting_as(world.users['junior']):
+            Expense.submit([expense])
+
+        with self.assertRaisesRegex(UserError, 'over its budget of 500'):
+            Campaign.write([campaign], {'budget': Decimal(500)})
+        Campaign.write([campaign], {'budget': Decimal(600)})
+        self.assertEqual(Campaign(campaign.id).budget, 600)
+
+    @with_transaction()
     def test_cancelled_expense_frees_budget(self):
         "A cancelled request gives its amount back to the campaign"
         Expense = Pool().get('crm.expense')
