@@ -4,6 +4,7 @@
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.tools import reduce_ids
 from trytond.transaction import Transaction
 
 
@@ -83,6 +84,21 @@ class Employee(metaclass=PoolMeta):
         help="Overrides the daily claim cap of the CRM configuration.")
     crm_teams = fields.Many2Many(
         'crm.team-company.employee', 'employee', 'team', "Sales Teams")
+
+    @classmethod
+    def touch(cls, employees):
+        """Update the rows of the locked employees without changing them.
+
+        A transaction takes its snapshot with its first lock, which may come
+        before the lock of the employee: if a claim by the employee commits
+        in between, the quota and the daily cap would count without it.
+        Locking a row updated since the snapshot fails instead, and the
+        transaction restarts with a new one."""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [table.id], [table.id],
+                where=reduce_ids(table.id, [e.id for e in employees])))
 
     def get_crm_quota(self):
         "Return the maximum number of customers the employee may own"

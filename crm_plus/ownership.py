@@ -214,6 +214,7 @@ class Party(metaclass=PoolMeta):
         # a customer or by the employee wait for each other
         cls.lock(parties)
         Employee.lock([employee])
+        Employee.touch([employee])
         parties = [p for p in parties if p.owner != employee]
         if action in {'claim', 'lock'}:
             cls.check_claimable(parties, employee)

@@ -36,7 +36,7 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
         cls.users = {n: u.id for n, u in world.users.items()}
         cls.customers = [
             create_customer(name, pool=world.east).id
-            for name in ["Contested", "First", "Second"]]
+            for name in ["Contested", "First", "Second", "Third", "Fourth"]]
         cls.pool = world.east.id
 
     def claim_concurrently(self, claims):
@@ -99,15 +99,72 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
 
     def test_quota_holds_under_concurrent_claims(self):
         "One salesperson claims two customers at once: the quota holds"
-        first, second = self.customers[1:]
+        first, second = self.customers[1:3]
         results = self.claim_concurrently(
             [('junior', first), ('junior', second)])
 
         self.assertEqual(results.count('claimed'), 1, results)
         message, = [r for r in results if r != 'claimed']
         self.assertRegex(message, 'quota is 1 customers')
-        self.assertEqual(sorted(self.owners()[1:], key=str),
+        self.assertEqual(sorted(self.owners()[1:3], key=str),
             ['Junior', None])
+
+    def test_quota_holds_when_claim_commits_between_locks(self):
+        """A claim by the same salesperson that commits while the other
+        takes its locks, after its snapshot, is counted all the same"""
+        Party = Pool(DB_NAME).get('party.party')
+        Database = backend.Database
+        lock_records = Database.lock_records.__func__
+        check_quota = Party.check_quota.__func__
+        first_locked, first_committed = threading.Event(), threading.Event()
+        results = {}
+
+        def slow_check_quota(cls, parties, employee):
+            check_quota(cls, parties, employee)
+            first_locked.set()
+            time.sleep(CHECK_DELAY)
+
+        def lock_then_wait(cls, connection, table, ids):
+            lock_records(cls, connection, table, ids)
+            # The second claim holds its first lock until the first commits
+            if threading.current_thread().name == 'second':
+                first_committed.wait(2 * CHECK_DELAY)
+
+        user_id = self.users['manager']
+        context = run_in_transaction(DB_NAME, user_id, lambda: Pool().get(
+                'res.user').get_preferences(context_only=True))
+        context['_check_access'] = True
+
+        def claim(name, customer_id):
+            def do_claim():
+                Party = Pool().get('party.party')
+                Party.claim(Party.browse([customer_id]))
+            try:
+                run_in_transaction(DB_NAME, user_id, do_claim, context)
+                results[name] = 'claimed'
+            except UserError as error:
+                results[name] = error.message
+            finally:
+                if name == 'first':
+                    first_committed.set()
+
+        first = threading.Thread(
+            target=claim, name='first', args=('first', self.customers[3]))
+        second = threading.Thread(
+            target=claim, name='second', args=('second', self.customers[4]))
+        with patch.object(
+                    Party, 'check_quota', classmethod(slow_check_quota)), \
+                patch.object(
+                    Database, 'lock_records', classmethod(lock_then_wait)):
+            first.start()
+            first_locked.wait(10)
+            second.start()
+            for thread in [first, second]:
+                thread.join()
+
+        self.assertEqual(results['first'], 'claimed')
+        self.assertRegex(results['second'], 'quota is 1 customers')
+        self.assertEqual(self.owners()[3:], ['Manager', None])
 
     def test_concurrent_imports_of_one_customer(self):
         "Two salespeople import the same new customer at once: one does"
