@@ -21,7 +21,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .approval import ApprovalMixin
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import ApprovalError, OwnershipError, QuotaError
-from .model import forget_cached
+from .model import forget_cached, lock_all
 from .notify import notify_employees
 
 ACTIONS = [
@@ -212,8 +212,7 @@ class Party(metaclass=PoolMeta):
         Employee = pool.get('company.employee')
         # Lock the customers and the employee, so that concurrent claims of
         # a customer or by the employee wait for each other
-        cls.lock(parties)
-        Employee.lock([employee])
+        lock_all((cls, parties), (Employee, [employee]))
         Employee.touch([employee])
         parties = [p for p in parties if p.owner != employee]
         if action in {'claim', 'lock'}:

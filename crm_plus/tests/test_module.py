@@ -11,8 +11,9 @@ from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.party.tests import PartyCheckReplaceMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 
+from ..model import lock_all
 from .tools import acting_as, create_customer, create_world
 
 
@@ -48,6 +49,24 @@ class CrmPlusTestCase(
                     type_ = Model._fields[field.get('name')]._type
                     if type_ in {'datetime', 'timestamp'}:
                         self.assertIn(field.get('widget'), {'date', 'time'})
+
+    @with_transaction()
+    def test_lock_all_restarts_once(self):
+        "Locking records of two models asks for both locks in one restart"
+        pool = Pool()
+        User = pool.get('res.user')
+        Lang = pool.get('ir.lang')
+        users, langs = User.search([], limit=1), Lang.search([], limit=2)
+
+        with self.assertRaises(TransactionError) as cm:
+            lock_all((User, users), (Lang, langs))
+
+        extras = {}
+        cm.exception.fix(extras)
+        self.assertEqual(
+            {t: sorted(ids) for t, ids in extras['_lock_records'].items()},
+            {User._table: [u.id for u in users],
+                Lang._table: sorted(l.id for l in langs)})
 
     @with_transaction()
     def test_claim_from_pool(self):
