@@ -164,6 +164,20 @@ class ExpenseTestCase(CrmTestCase):
             with self.subTest(login=login), acting_as(world.users[login]):
                 self.assertEqual(set(Expense.search([])), expected)
 
+        # the owner of the customer reads the expense, only its requester's
+        # side of the org chart changes or cancels it
+        with acting_as(world.users['sales2']):
+            for action in [
+                    lambda e: Expense.write(e, {'description': "Mine"}),
+                    Expense.cancel,
+                    Expense.delete,
+                    ]:
+                with self.assertRaises(AccessError):
+                    action([Expense(for_customer.id)])
+        with acting_as(world.users['manager']):
+            Expense.cancel([Expense(for_customer.id)])
+        self.assertEqual(Expense(for_customer.id).state, 'cancelled')
+
     @with_transaction()
     def test_only_drafts_deleted(self):
         "Only draft or cancelled expenses are deleted"
