@@ -22,6 +22,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .company import current_employee, employee_users, is_crm_admin
 from .exceptions import ApprovalError
+from .model import check_write_rule
 
 REMINDER_INTERVAL = dt.timedelta(days=1)
 
@@ -69,6 +70,7 @@ class ApprovalMixin:
         cls.request_approval(drafts)
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('draft')
     def withdraw(cls, records):

@@ -19,7 +19,7 @@ from trytond.transaction import Transaction
 from .approval import ApprovalMixin
 from .dictionary import DictionaryMixin
 from .exceptions import CampaignError
-from .model import RuleCheckedExportMixin
+from .model import RuleCheckedExportMixin, check_write_rule
 from .notify import notify_employees
 
 CLOSED_STATES = {'done', 'cancelled'}
@@ -213,6 +213,7 @@ class Campaign(
         return super()._approved_fields() | {'company', 'currency', 'budget'}
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     def submit(cls, campaigns):
         "Ask for the approval of the draft campaigns"
@@ -234,18 +235,21 @@ class Campaign(
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('in_progress')
     def start(cls, campaigns):
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('done')
     def do(cls, campaigns):
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, campaigns):

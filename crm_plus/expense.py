@@ -20,7 +20,7 @@ from trytond.transaction import Transaction
 from .approval import ApprovalMixin
 from .dictionary import DictionaryMixin
 from .exceptions import BudgetError
-from .model import RuleCheckedExportMixin
+from .model import RuleCheckedExportMixin, check_write_rule
 
 # The states of the expenses that use the budget of their campaign
 COMMITTED = ['waiting', 'approved', 'done']
@@ -286,6 +286,7 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
         return super().copy(expenses, default=default)
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     def submit(cls, expenses):
         "Ask for the approval of the draft expenses"
@@ -307,18 +308,21 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('done')
     def do(cls, expenses):
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, expenses):
         cls.cancel_approval(expenses)
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('draft')
     def draft(cls, expenses):

@@ -2,12 +2,17 @@
 # this repository contains the full copyright notices and license terms.
 
 import hashlib
+from functools import wraps
 
 from sql import Cast, Select
 from sql.functions import Function
 
 from trytond import backend
-from trytond.transaction import Transaction, TransactionError
+from trytond.i18n import gettext
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.transaction import (
+    Transaction, TransactionError, inactive_records, without_check_access)
 
 
 class RuleCheckedExportMixin:
@@ -22,6 +27,38 @@ class RuleCheckedExportMixin:
         if Transaction().check_access:
             cls.read([r.id for r in records], ['id'])
         return super().export_data(records, fields_names, header=header)
+
+
+def check_write_rule(func):
+    """Refuse a button on the records the user may read but not change.
+
+    ModelView.button checks only the read rules of the records: a document
+    shared read-only could change state.  Decorate the button with it,
+    above ModelView.button, which runs the button without access checks."""
+    @wraps(func)
+    def wrapper(cls, records, *args, **kwargs):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            check_writable(cls, records)
+        return func(cls, records, *args, **kwargs)
+    return wrapper
+
+
+def check_writable(Model, records):
+    "Raise AccessError for the first record the write rules exclude"
+    Rule = Pool().get('ir.rule')
+    domain = Rule.domain_get(Model.__name__, mode='write')
+    ids = [r.id for r in records if r.id is not None and r.id >= 0]
+    if not domain or not ids:
+        return
+    with without_check_access(), inactive_records():
+        writable = set(map(int, Model.search(
+                    [('id', 'in', ids), domain], order=[])))
+    for record in Model.browse(ids):
+        if record.id not in writable:
+            raise AccessError(gettext(
+                    'crm_plus.msg_document_read_only',
+                    document=record.rec_name))
 
 
 def forget_cached(Model, ids=None):

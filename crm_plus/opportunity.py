@@ -21,7 +21,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .approval import ApprovalMixin
 from .company import current_employee
 from .exceptions import OpportunityError
-from .model import RuleCheckedExportMixin, forget_cached
+from .model import RuleCheckedExportMixin, check_write_rule, forget_cached
 from .notify import notify_employees
 
 OPEN_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
@@ -379,6 +379,7 @@ class Opportunity(
         return super()._approved_fields() | {'company', 'party'}
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     def submit(cls, opportunities):
         "File the opportunities (报备) and ask for their approval"
@@ -400,6 +401,7 @@ class Opportunity(
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button_action('crm_plus.wizard_opportunity_suspend')
     def suspend(cls, opportunities):
         pass
@@ -419,6 +421,7 @@ class Opportunity(
         cls.record_progress(opportunities, 'suspended', note=reason)
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('in_progress')
     def reactivate(cls, opportunities):
@@ -426,6 +429,7 @@ class Opportunity(
         cls.record_progress(opportunities, 'in_progress')
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('won')
     def win(cls, opportunities):
@@ -442,6 +446,7 @@ class Opportunity(
                     })
 
     @classmethod
+    @check_write_rule
     @ModelView.button_action('crm_plus.wizard_opportunity_lose')
     def lose(cls, opportunities):
         pass
@@ -458,6 +463,7 @@ class Opportunity(
                 })
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     def register_vendor(cls, opportunities):
         "Email the registration to the upstream vendor from the template"

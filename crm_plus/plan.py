@@ -15,7 +15,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
-from .model import RuleCheckedExportMixin, forget_cached
+from .model import RuleCheckedExportMixin, check_write_rule, forget_cached
 from .notify import notify_employees
 
 REMINDER_AHEAD = dt.timedelta(days=1)
@@ -123,6 +123,7 @@ class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         return super().copy(plans, default=default)
 
     @classmethod
+    @check_write_rule
     @ModelView.button_action('crm_plus.act_follow_up_form')
     @Workflow.transition('done')
     def execute(cls, plans):
@@ -147,12 +148,14 @@ class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         return follow_up
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, plans):
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('open')
     def reopen(cls, plans):

@@ -21,7 +21,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import TargetError, TargetValidationError
-from .model import RuleCheckedExportMixin
+from .model import RuleCheckedExportMixin, check_write_rule
 
 KPIS = [
     ('signed_amount', "Signed Amount"),
@@ -385,12 +385,14 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         return super().copy(targets, default=default)
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('draft')
     def draft(cls, targets):
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('confirmed')
     def confirm(cls, targets):
@@ -410,6 +412,7 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
                         value=target.value))
 
     @classmethod
+    @check_write_rule
     @ModelView.button_action('crm_plus.wizard_target_decompose')
     def decompose(cls, targets):
         pass

@@ -8,7 +8,9 @@ import json
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase, with_transaction
 
-from .tools import PASSWORD, create_customer, create_world, run_in_transaction
+from .tools import (
+    PASSWORD, create_customer, create_opportunity, create_world,
+    run_in_transaction)
 
 
 class CrmPlusRPCTestCase(RouteTestCase):
@@ -38,6 +40,8 @@ class CrmPlusRPCTestCase(RouteTestCase):
             mode='read').save()
         FollowUp(company=world.company, party=cls.customers["Locked"],
             employee=emp['sales2'], subject="Secret").save()
+        cls.opportunity = create_opportunity(
+            world, 'sales2', party=cls.customers["Shared"]).id
 
     def rpc(self, login, method, *params):
         "Call method as login and return its result or raise its error"
@@ -112,6 +116,23 @@ class CrmPlusRPCTestCase(RouteTestCase):
             self.rpc('sales1', 'model.party.party.write',
                 [self.customers["Shared"]], {'name': "Renamed"})
         self.assertIn("Shared", self.names('sales1'))
+
+    def test_shared_read_only_buttons_refused(self):
+        """The opportunity of a customer shared read-only can be read, but
+        its buttons, which run without the write rules, are refused"""
+        opportunity = [self.opportunity]
+        self.rpc('sales1', 'model.crm.opportunity.read', opportunity, ['name'])
+        for button in ['submit', 'lose']:
+            with self.subTest(button=button), \
+                    self.assertRaisesRegex(RPCError, 'but not change it'):
+                self.rpc('sales1', f'model.crm.opportunity.{button}',
+                    opportunity)
+
+        @with_transaction()
+        def state():
+            Opportunity = Pool().get('crm.opportunity')
+            return Opportunity(self.opportunity).state
+        self.assertEqual(state(), 'draft')
 
     def test_refused_import_writes_nothing(self):
         "An import refused for a duplicate leaves nothing behind"
