@@ -17,7 +17,7 @@ from trytond.transaction import Transaction, check_access
 
 from .company import current_employee
 from .exceptions import LeadError
-from .model import RuleCheckedExportMixin, forget_cached
+from .model import RuleCheckedExportMixin, check_write_rule, forget_cached
 
 # Default size limit of one attachment kept from an email, in bytes
 ATTACHMENT_MAX_SIZE = 5 * 1024 * 1024
@@ -205,6 +205,7 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         return super().copy(leads, default=default)
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('following')
     def follow(cls, leads):
@@ -214,12 +215,14 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
                 {'employee': employee.id})
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('invalid')
     def invalidate(cls, leads):
         pass
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('new')
     def recycle(cls, leads):
@@ -227,6 +230,7 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         cls.write(leads, {'employee': None})
 
     @classmethod
+    @check_write_rule
     @ModelView.button_action('crm_plus.act_opportunity_form')
     @Workflow.transition('converted')
     def convert(cls, leads):

@@ -21,7 +21,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .approval import ApprovalMixin
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import ApprovalError, OwnershipError, QuotaError
-from .model import forget_cached, lock_all
+from .model import check_write_rule, forget_cached, lock_all
 from .notify import notify_employees
 
 ACTIONS = [
@@ -591,6 +591,7 @@ class LockRequest(ApprovalMixin, Workflow, ModelSQL, ModelView):
     state_string = state.translated('state')
 
     @classmethod
+    @check_write_rule
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, requests):

@@ -26,6 +26,7 @@ class CrmPlusRPCTestCase(RouteTestCase):
     def create_customers(cls):
         pool = Pool()
         FollowUp = pool.get('crm.follow_up')
+        Lead = pool.get('crm.lead')
         Share = pool.get('crm.customer.share')
         world = create_world(passwords=True)
         emp = world.employees
@@ -42,6 +43,10 @@ class CrmPlusRPCTestCase(RouteTestCase):
             employee=emp['sales2'], subject="Secret").save()
         cls.opportunity = create_opportunity(
             world, 'sales2', party=cls.customers["Shared"]).id
+        lead = Lead(company=world.company, name="Shared lead",
+            party=cls.customers["Shared"], employee=emp['sales2'])
+        lead.save()
+        cls.lead = lead.id
 
     def rpc(self, login, method, *params):
         "Call method as login and return its result or raise its error"
@@ -118,21 +123,27 @@ class CrmPlusRPCTestCase(RouteTestCase):
         self.assertIn("Shared", self.names('sales1'))
 
     def test_shared_read_only_buttons_refused(self):
-        """The opportunity of a customer shared read-only can be read, but
-        its buttons, which run without the write rules, are refused"""
-        opportunity = [self.opportunity]
-        self.rpc('sales1', 'model.crm.opportunity.read', opportunity, ['name'])
-        for button in ['submit', 'lose']:
-            with self.subTest(button=button), \
+        """The opportunity and the lead of a customer shared read-only can
+        be read, but their buttons, which run without the write rules, are
+        refused"""
+        for model, id_, button in [
+                ('crm.opportunity', self.opportunity, 'submit'),
+                ('crm.opportunity', self.opportunity, 'lose'),
+                ('crm.lead', self.lead, 'invalidate'),
+                ]:
+            self.rpc('sales1', f'model.{model}.read', [id_], ['name'])
+            with self.subTest(model=model, button=button), \
                     self.assertRaisesRegex(RPCError, 'but not change it'):
-                self.rpc('sales1', f'model.crm.opportunity.{button}',
-                    opportunity)
+                self.rpc('sales1', f'model.{model}.{button}', [id_])
 
         @with_transaction()
-        def state():
-            Opportunity = Pool().get('crm.opportunity')
-            return Opportunity(self.opportunity).state
-        self.assertEqual(state(), 'draft')
+        def states():
+            pool = Pool()
+            Opportunity = pool.get('crm.opportunity')
+            Lead = pool.get('crm.lead')
+            return (Opportunity(self.opportunity).state,
+                Lead(self.lead).state)
+        self.assertEqual(states(), ('draft', 'new'))
 
     def test_refused_import_writes_nothing(self):
         "An import refused for a duplicate leaves nothing behind"
