@@ -12,7 +12,8 @@ from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.transaction import (
-    Transaction, TransactionError, inactive_records, without_check_access)
+    Transaction, TransactionError, check_access, inactive_records,
+    without_check_access)
 
 
 class RuleCheckedExportMixin:
@@ -37,17 +38,20 @@ def check_write_rule(func):
     above ModelView.button, which runs the button without access checks."""
     @wraps(func)
     def wrapper(cls, records, *args, **kwargs):
-        transaction = Transaction()
-        if transaction.user and transaction.check_access:
+        if Transaction().check_access:
             check_writable(cls, records)
         return func(cls, records, *args, **kwargs)
     return wrapper
 
 
 def check_writable(Model, records):
-    "Raise AccessError for the first record the write rules exclude"
+    """Raise AccessError for the first record the write rules of the user
+    exclude, even where access is not checked, as in wizards"""
     Rule = Pool().get('ir.rule')
-    domain = Rule.domain_get(Model.__name__, mode='write')
+    if not Transaction().user:
+        return
+    with check_access():
+        domain = Rule.domain_get(Model.__name__, mode='write')
     ids = [r.id for r in records if r.id is not None and r.id >= 0]
     if not domain or not ids:
         return

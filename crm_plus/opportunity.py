@@ -21,7 +21,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .approval import ApprovalMixin
 from .company import current_employee
 from .exceptions import OpportunityError
-from .model import RuleCheckedExportMixin, check_write_rule, forget_cached
+from .model import (
+    RuleCheckedExportMixin, check_writable, check_write_rule, forget_cached)
 from .notify import notify_employees
 
 OPEN_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
@@ -799,6 +800,7 @@ class Suspend(Wizard):
     suspend = StateTransition()
 
     def transition_suspend(self):
+        check_writable(self.model, self.records)
         self.model.set_suspended(
             list(self.records), self.start.reason,
             self.start.reactivation_date)
@@ -824,6 +826,7 @@ class Lose(Wizard):
     lose = StateTransition()
 
     def transition_lose(self):
+        check_writable(self.model, self.records)
         self.model.set_lost(
             list(self.records), self.start.reason, self.start.note)
         return 'end'

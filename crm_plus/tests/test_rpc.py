@@ -43,13 +43,17 @@ class CrmPlusRPCTestCase(RouteTestCase):
             employee=emp['sales2'], subject="Secret").save()
         cls.opportunity = create_opportunity(
             world, 'sales2', party=cls.customers["Shared"]).id
+        reason = pool.get('crm.opportunity.lost_reason')(name="Price")
+        reason.save()
+        cls.lost_reason = reason.id
         lead = Lead(company=world.company, name="Shared lead",
             party=cls.customers["Shared"], employee=emp['sales2'])
         lead.save()
         cls.lead = lead.id
 
-    def rpc(self, login, method, *params):
-        "Call method as login and return its result or raise its error"
+    def rpc(self, login, method, *params, context=None):
+        """Call method as login, with the user's context updated by context,
+        and return its result or raise its error"""
         client = self.client()
         url = f'/{self.db_name}/rpc/'
         response = client.post(url, json={
@@ -59,9 +63,10 @@ class CrmPlusRPCTestCase(RouteTestCase):
         token = base64.b64encode(
             f'{login}:{user_id}:{session}'.encode()).decode()
         headers = {'Authorization': f'Session {token}'}
-        context = client.post(url, headers=headers, json={
+        preferences = client.post(url, headers=headers, json={
                 'id': 1, 'method': 'model.res.user.get_preferences',
                 'params': [True, {}]}).json['result']
+        context = {**preferences, **(context or {})}
         response = client.post(url, headers=headers, json={
                 'id': 2, 'method': method, 'params': [*params, context]})
         payload = json.loads(response.get_data())
@@ -135,6 +140,16 @@ class CrmPlusRPCTestCase(RouteTestCase):
             with self.subTest(model=model, button=button), \
                     self.assertRaisesRegex(RPCError, 'but not change it'):
                 self.rpc('sales1', f'model.{model}.{button}', [id_])
+
+        # nor run the wizard behind the button directly
+        active = {'active_model': 'crm.opportunity',
+            'active_id': self.opportunity, 'active_ids': [self.opportunity]}
+        session, *_ = self.rpc('sales1', 'wizard.crm.opportunity.lose.create',
+            context=active)
+        with self.assertRaisesRegex(RPCError, 'but not change it'):
+            self.rpc('sales1', 'wizard.crm.opportunity.lose.execute',
+                session, {'start': {'reason': self.lost_reason, 'note': ''}},
+                'lose', context=active)
 
         @with_transaction()
         def states():

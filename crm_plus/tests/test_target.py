@@ -223,6 +223,7 @@ class CrmPlusTargetTestCase(CrmTestCase):
         world = create_world()
         target = create_target(world, "Mine", '12', owner='sales1')
         other = create_target(world, "Other", '12', owner='sales2')
+        ours = create_target(world, "All of us", '99', owner='company')
 
         with acting_as(world.users['sales1']):
             with self.assertRaisesRegex(TargetError, 'supervisor'):
@@ -231,6 +232,11 @@ class CrmPlusTargetTestCase(CrmTestCase):
                 create_target(world, "Own", '1', owner='sales1')
             with self.assertRaises(AccessError):
                 Target.write([Target(other.id)], {'name': "Mine now"})
+            # the wizard runs without access checks, as over RPC
+            with Transaction().set_context(_check_access=False), \
+                    self.assertRaisesRegex(TargetError, 'supervisor'):
+                decompose(Target(ours.id),
+                    method='period', period='month')
             Target.write([Target(target.id)], {'name': "My year"})
             children = decompose(
                 Target(target.id), method='period', period='month')
