@@ -46,6 +46,12 @@ class CrmPlusLeadTestCase(RouteTestCase):
                 employee=emp[employee] if employee else None)
             lead.save()
             cls.leads[name] = lead.id
+        # as the mail gateway makes it: a pool customer, an assignee
+        pool_lead = Lead(company=world.company, name="On pool customer",
+            party=create_customer("Pool Co", pool=world.east),
+            employee=emp['sales1'])
+        pool_lead.save()
+        cls.pool_lead = pool_lead.id
         FollowUp(company=world.company, lead=cls.leads["Colleague's"],
             employee=emp['sales2'], subject="Secret call").save()
         FollowUp(company=world.company, lead=cls.leads["Mine"],
@@ -59,6 +65,14 @@ class CrmPlusLeadTestCase(RouteTestCase):
         return {r['name'] for r in self.rpc(login,
                 'model.crm.lead.search_read', [], 0, None, None, ['name'])
             } & set(self.leads)
+
+    def test_assignee_works_lead_of_pool_customer(self):
+        "Only its assignee's side works a lead on a pool customer"
+        with self.assertRaisesRegex(RPCError, 'but not change it'):
+            self.rpc('sales2', 'model.crm.lead.follow', [self.pool_lead])
+        self.rpc('sales1', 'model.crm.lead.follow', [self.pool_lead])
+        self.assertEqual(self.rpc('sales1', 'model.crm.lead.read',
+                [self.pool_lead], ['state'])[0]['state'], 'following')
 
     def test_salesperson_sees_own_subordinates_and_unassigned(self):
         "A salesperson sees own, subordinates' and unassigned leads"
