@@ -57,8 +57,8 @@ class ApprovalMixin:
     @classmethod
     def _approved_fields(cls):
         """Return the names of the fields that the approval decides on:
-        they change only in the initial state, before the approval starts
-        or while the approver has yet to see it"""
+        they change only in the initial state, and not while an approval
+        is pending"""
         return set()
 
     @classmethod
@@ -182,7 +182,8 @@ class ApprovalMixin:
         if not changed:
             return
         for record in records:
-            if getattr(record, name) != initial:
+            pending = record.approval and record.approval.state == 'pending'
+            if getattr(record, name) != initial or pending:
                 names = cls.__names__(changed[0], record)
                 raise AccessError(gettext(
                         'crm_plus.msg_approval_field_write',

@@ -478,15 +478,16 @@ class LockRequest(ApprovalMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.lock.request'
     __string__ = "Lock Request"
     _states = {'readonly': Eval('state') != 'requested'}
+    _requested = {'readonly': _states['readonly'] | Bool(Eval('approval'))}
     party = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='CASCADE',
-        domain=[('customer_nature', '!=', None)], states=_states)
+        domain=[('customer_nature', '!=', None)], states=_requested)
     employee = fields.Many2One(
-        'company.employee', "Requester", required=True, states=_states)
+        'company.employee', "Requester", required=True, states=_requested)
     approver = fields.Function(
         fields.Many2One('company.employee', "Approver"),
         'on_change_with_approver')
-    reason = fields.Text("Reason", states=_states)
+    reason = fields.Text("Reason", states=_requested)
     comment = fields.Text(
         "Comment", states=_states,
         help="The comment of the approver, kept in the approval history.")
@@ -498,7 +499,7 @@ class LockRequest(ApprovalMixin, Workflow, ModelSQL, ModelView):
             ('rejected', "Rejected"),
             ('cancelled', "Cancelled"),
             ], "State", required=True, readonly=True, sort=False)
-    del _states
+    del _states, _requested
 
     @classmethod
     def __setup__(cls):

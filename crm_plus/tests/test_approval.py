@@ -274,12 +274,13 @@ class ApprovalTestCase(CrmTestCase):
 
     @with_transaction()
     def test_approved_fields_not_writable(self):
-        """What the approver decided on cannot change once submitted: the
+        """What the approver decides on cannot change once submitted: the
         amount of an expense, the budget of a campaign, the customer of a
-        filed opportunity; other fields stay open"""
+        filed opportunity or of a lock request; other fields stay open"""
         pool = Pool()
         Campaign = pool.get('crm.campaign')
         Expense = pool.get('crm.expense')
+        LockRequest = pool.get('crm.lock.request')
         Opportunity = pool.get('crm.opportunity')
         world = create_world()
         waiting = self.submit(world, 'junior', 100)
@@ -295,6 +296,10 @@ class ApprovalTestCase(CrmTestCase):
         with acting_as(world.users['sales1']):
             Opportunity.submit([opportunity])
         other = create_customer("Other", owner=world.employees['sales1'])
+        with acting_as(world.users['junior']):
+            request = LockRequest(party=create_customer(
+                    "Mine", owner=world.employees['junior']))
+            request.save()
 
         for login, record, values in [
                 ('junior', waiting, {'amount': Decimal(1)}),
@@ -302,6 +307,7 @@ class ApprovalTestCase(CrmTestCase):
                 ('junior', approved, {'campaign': None}),
                 ('manager', campaign, {'budget': Decimal(100000)}),
                 ('sales1', opportunity, {'party': other.id}),
+                ('junior', request, {'party': other.id}),
                 ]:
             Model = type(record)
             with self.subTest(model=Model.__name__, values=values), \
