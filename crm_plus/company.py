@@ -4,7 +4,6 @@
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import reduce_ids
 from trytond.transaction import Transaction
 
 
@@ -98,7 +97,7 @@ class Employee(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.update(
                 [table.id], [table.id],
-                where=reduce_ids(table.id, [e.id for e in employees])))
+                where=table.id.in_([e.id for e in employees])))
 
     def get_crm_quota(self):
         "Return the maximum number of customers the employee may own"

@@ -307,8 +307,9 @@ class Party(metaclass=PoolMeta):
     @classmethod
     def assign_to(cls, parties, employee, reason=None):
         "Assign or transfer customers to employee, in bulk"
+        Employee = Pool().get('company.employee')
         # Checked and split on the owners of locked rows
-        cls.lock(parties)
+        lock_all((cls, parties), (Employee, [employee]))
         if not is_crm_admin():
             managed = managed_employees(current_employee())
             if employee.id not in managed:

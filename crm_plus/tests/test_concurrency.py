@@ -128,7 +128,7 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
             lock_records(cls, connection, table, ids)
             # The second claim holds its first lock until the first commits
             if threading.current_thread().name == 'second':
-                first_committed.wait(2 * CHECK_DELAY)
+                first_committed.wait(30 * CHECK_DELAY)
 
         user_id = self.users['manager']
         context = run_in_transaction(DB_NAME, user_id, lambda: Pool().get(
