@@ -55,6 +55,8 @@ def check_writable(Model, records):
     ids = [r.id for r in records if r.id is not None and r.id >= 0]
     if not domain or not ids:
         return
+    with check_access():
+        Model.read(ids, ['id'])
     with without_check_access(), inactive_records():
         writable = set(map(int, Model.search(
                     [('id', 'in', ids), domain], order=[])))
