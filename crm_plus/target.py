@@ -562,7 +562,7 @@ class Decompose(Wizard):
                 children, split_value(target.value, len(children), unit)):
             child.value = value
         self.check_decomposer(target)
-        if Transaction().check_access and not is_crm_admin():
+        if Transaction().user and not is_crm_admin():
             Target.check_value_setter(children)
         Target.save(children)
         return 'end'

@@ -167,12 +167,13 @@ class ExpenseTestCase(CrmTestCase):
         # the owner of the customer reads the expense, only its requester's
         # side of the org chart changes or cancels it
         with acting_as(world.users['sales2']):
-            for action in [
-                    lambda e: Expense.write(e, {'description': "Mine"}),
-                    Expense.cancel,
-                    Expense.delete,
+            for action, message in [
+                    (lambda e: Expense.write(e, {'description': "Mine"}),
+                        'not allowed to write'),
+                    (Expense.cancel, 'but not change it'),
+                    (Expense.delete, 'not allowed to delete'),
                     ]:
-                with self.assertRaises(AccessError):
+                with self.assertRaisesRegex(AccessError, message):
                     action([Expense(for_customer.id)])
         with acting_as(world.users['manager']):
             Expense.cancel([Expense(for_customer.id)])
