@@ -193,9 +193,10 @@ class Campaign(
                             state=campaign.state_string))
 
     @classmethod
-    def validate_fields(cls, campaigns, field_names):
-        super().validate_fields(campaigns, field_names)
-        if 'budget' in field_names:
+    def on_modification(cls, mode, campaigns, field_names=None):
+        super().on_modification(mode, campaigns, field_names=field_names)
+        # A new campaign has no expenses, and cannot be locked yet
+        if mode == 'write' and 'budget' in field_names:
             Expense = Pool().get('crm.expense')
             Expense.check_campaign_budgets(campaigns)
 
