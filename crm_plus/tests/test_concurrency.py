@@ -39,6 +39,25 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
             for name in ["Contested", "First", "Second", "Third", "Fourth"]]
         cls.pool = world.east.id
 
+    def user_context(self, login):
+        "Return the context the client sends for login, with access checks"
+        context = run_in_transaction(DB_NAME, self.users[login],
+            lambda: Pool().get('res.user').get_preferences(context_only=True))
+        context['_check_access'] = True
+        return context
+
+    def claim(self, login, customer_id, context):
+        """Claim the customer as login in its own transaction, as over RPC;
+        return 'claimed' or the message of the refusal"""
+        def do_claim():
+            Party = Pool().get('party.party')
+            Party.claim(Party.browse([customer_id]))
+        try:
+            run_in_transaction(DB_NAME, self.users[login], do_claim, context)
+        except UserError as error:
+            return error.message
+        return 'claimed'
+
     def claim_concurrently(self, claims):
         """Run each (login, customer id) claim in its own thread and
         transaction, all starting together; return what each got"""
@@ -52,20 +71,9 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
             time.sleep(CHECK_DELAY)
 
         def claim(index, login, customer_id):
-            user_id = self.users[login]
-            context = run_in_transaction(DB_NAME, user_id, lambda: Pool().get(
-                    'res.user').get_preferences(context_only=True))
-            context['_check_access'] = True
+            context = self.user_context(login)
             barrier.wait()
-
-            def do_claim():
-                Party = Pool().get('party.party')
-                Party.claim(Party.browse([customer_id]))
-            try:
-                run_in_transaction(DB_NAME, user_id, do_claim, context)
-                results[index] = 'claimed'
-            except UserError as error:
-                results[index] = error.message
+            results[index] = self.claim(login, customer_id, context)
 
         with patch.object(
                 Party, 'check_quota', classmethod(slow_check_quota)):
@@ -130,20 +138,11 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
             if threading.current_thread().name == 'second':
                 first_committed.wait(30 * CHECK_DELAY)
 
-        user_id = self.users['manager']
-        context = run_in_transaction(DB_NAME, user_id, lambda: Pool().get(
-                'res.user').get_preferences(context_only=True))
-        context['_check_access'] = True
+        context = self.user_context('manager')
 
         def claim(name, customer_id):
-            def do_claim():
-                Party = Pool().get('party.party')
-                Party.claim(Party.browse([customer_id]))
             try:
-                run_in_transaction(DB_NAME, user_id, do_claim, context)
-                results[name] = 'claimed'
-            except UserError as error:
-                results[name] = error.message
+                results[name] = self.claim('manager', customer_id, context)
             finally:
                 if name == 'first':
                     first_committed.set()
