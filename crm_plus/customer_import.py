@@ -280,7 +280,8 @@ class CustomerLines:
             self.check_repeated(self.values, line, compact.lower(), value)
         tax_type, tax_id = self.parse_tax_id(row.get('tax_id'))
         if tax_id:
-            self.check_repeated(self.codes, line, tax_id, row['tax_id'])
+            self.check_repeated(
+                self.codes, line, tax_id.upper(), row['tax_id'])
         self.customers.append({
                 'line': line,
                 'name': name,
@@ -356,10 +357,11 @@ class CustomerLines:
                 key, party.name,
                 where=ContactMechanism._crm_duplicate_where(mechanism, keys)
                 & is_customer))
+        key = Identifier._crm_duplicate_column(identifier)
         self._check_existing(self.codes, lambda keys: identifier.join(
                 party, condition=identifier.party == party.id).select(
-                identifier.code_compact, party.name,
-                where=in_keys(identifier.code_compact, keys) & is_customer))
+                key, party.name,
+                where=in_keys(key, keys) & is_customer))
 
     def _check_existing(self, seen, query):
         cursor = Transaction().connection.cursor()

@@ -7,7 +7,7 @@ import datetime as dt
 from sql import Literal, Null
 from sql.conditionals import Case
 from sql.aggregate import Count, Max
-from sql.functions import Lower
+from sql.functions import Lower, Upper
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -404,7 +404,8 @@ class Identifier(metaclass=PoolMeta):
         t = cls.__table__()
         # the duplicate checks of customers look up the compact code
         cls._sql_indexes.add(
-            Index(t, (t.code_compact, Index.Equality(cardinality='high'))))
+            Index(t, (Upper(t.code_compact),
+                    Index.Equality(cardinality='high'))))
 
     @classmethod
     def validate_fields(cls, identifiers, field_names):
@@ -412,27 +413,45 @@ class Identifier(metaclass=PoolMeta):
         if field_names & {'code', 'type', 'party'}:
             cls.check_duplicate_customer(identifiers)
 
+    def _crm_duplicate_key(self):
+        "Return the normalized code compared by the duplicate check"
+        return self.code_compact.upper()
+
+    @classmethod
+    def _crm_duplicate_column(cls, table):
+        "Return the column of table that _crm_duplicate_key compares"
+        return Upper(table.code_compact)
+
     @classmethod
     def check_duplicate_customer(cls, identifiers):
         """Refuse a tax identifier that another customer already has, typed
-        or not: the compact code is compared"""
+        or not and in any case: the compact code is compared"""
+        pool = Pool()
+        Party = pool.get('party.party')
         keys = {}
         for identifier in identifiers:
             if identifier.party.customer_nature:
-                key = identifier.code_compact
+                key = identifier._crm_duplicate_key()
                 other = keys.setdefault(key, identifier)
                 if other.party != identifier.party:
                     raise_duplicate_value(
                         identifier.party, identifier.code, other.party)
-        for sub_keys in grouped_slice(list(keys), backend.MAX_QUERY_PARAMS):
-            for other in cls.search([
-                        ('code_compact', 'in', list(sub_keys)),
-                        ('party.customer_nature', '!=', None),
-                        ]):
-                identifier = keys.get(other.code_compact)
-                if identifier and identifier.party != other.party:
+        table = cls.__table__()
+        party = Party.__table__()
+        column = cls._crm_duplicate_column(table)
+        cursor = Transaction().connection.cursor()
+        for sub_keys in map(list, grouped_slice(
+                    list(keys), backend.MAX_QUERY_PARAMS)):
+            cursor.execute(*table.join(party,
+                    condition=table.party == party.id
+                    ).select(column, table.party,
+                    where=in_keys(column, sub_keys)
+                    & (party.customer_nature != Null)))
+            for key, party_id in cursor:
+                identifier = keys[key]
+                if identifier.party.id != party_id:
                     raise_duplicate_value(
-                        identifier.party, identifier.code, other.party)
+                        identifier.party, identifier.code, Party(party_id))
 
 
 class CustomerContact(ModelSQL, ModelView):

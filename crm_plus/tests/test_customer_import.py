@@ -183,9 +183,13 @@ class CustomerImportTestCase(CrmTestCase):
         self.assertEqual(
             [(i.type, i.code) for i in beta.identifiers],
             [(None, 'DE123456789')])
-        with self.assertRaisesRegex(CustomerImportError, 'already has'):
-            run_wizard(b"name,tax_id\nGamma,91110000802100433B\n",
-                world.east)
+        for data in [b"name,tax_id\nGamma,91110000802100433B\n",
+                b"name,tax_id\nGamma,de123456789\n",
+                b"name,tax_id\nGamma,FR1\nDelta,fr1\n"]:
+            with self.subTest(data=data):
+                with self.assertRaisesRegex(
+                        CustomerImportError, 'already'):
+                    run_wizard(data, world.east)
 
     @with_transaction()
     def test_no_party_sequence(self):

@@ -426,14 +426,17 @@ class CrmPlusTestCase(
 
     @with_transaction()
     def test_duplicate_tax_identifier_refused(self):
-        "A customer with the tax identifier of another is refused"
+        """A customer with the tax identifier of another, in any case, is
+        refused"""
         world = create_world()
         create_customer("ACME", pool=world.east, identifiers=[
                 {'type': None, 'code': '91310000MA1FL0001X'}])
 
-        with self.assertRaisesRegex(ValidationError, '"ACME"'):
-            create_customer("Other", pool=world.east, identifiers=[
-                    {'type': None, 'code': '91310000MA1FL0001X'}])
+        for i, code in enumerate(['91310000MA1FL0001X', '91310000ma1fl0001x']):
+            with self.subTest(code=code):
+                with self.assertRaisesRegex(ValidationError, '"ACME"'):
+                    create_customer(f"Other {i}", pool=world.east,
+                        identifiers=[{'type': None, 'code': code}])
 
         # the same code typed as a unified social credit code
         create_customer("Beijing", pool=world.east, identifiers=[
