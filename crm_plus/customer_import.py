@@ -31,7 +31,7 @@ from trytond.transaction import Transaction, check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import CustomerImportError
-from .model import Unnest, in_keys, wait_for_lock
+from .model import Unnest, check_create_rules, in_keys, wait_for_lock
 
 try:
     from email_validator import EmailNotValidError
@@ -124,8 +124,9 @@ class CustomerImport(Wizard):
         """Import the customers of rows, dictionaries of the COLUMNS keys
         numbered by line, into pool; return their ids.
 
-        Nothing is written when a line is wrong: the error lists the first
-        MAX_ERRORS wrong lines.
+        Nothing is written when a line is wrong (the error lists the first
+        MAX_ERRORS wrong lines) or when the access rights or the create
+        rules of the user refuse a customer.
 
         Concurrent imports wait for each other: each checks the customers
         it sees and those that an import committed meanwhile."""
@@ -141,7 +142,9 @@ class CustomerImport(Wizard):
             with Transaction().new_transaction(readonly=True):
                 customers.check_existing()
         customers.raise_errors()
-        return customers.insert(pool)
+        ids = customers.insert(pool)
+        check_create_rules(Pool().get('party.party'), ids)
+        return ids
 
 
 def valid_email(value):

@@ -67,6 +67,28 @@ def check_writable(Model, records):
                     document=record.rec_name))
 
 
+def check_create_rules(Model, ids):
+    """Raise AccessError if the create rules of the user exclude one of the
+    records of ids, inserted without the ORM, as create checks its own"""
+    Rule = Pool().get('ir.rule')
+    if not Transaction().user or not ids:
+        return
+    with check_access():
+        domain = Rule.domain_get(Model.__name__, mode='create')
+    if not domain:
+        return
+    with without_check_access(), inactive_records():
+        if Model.search([('id', 'in', ids), domain], count=True) == len(ids):
+            return
+        admitted = set(map(int, Model.search(
+                    [('id', 'in', ids), domain], order=[])))
+    refused = next(i for i in ids if i not in admitted)
+    raise AccessError(gettext(
+            'crm_plus.msg_create_rule_refused',
+            model=Model.__names__()['model'],
+            record=Model(refused).rec_name))
+
+
 def forget_cached(Model, ids=None):
     """Drop the values of the records cached by the transaction, after an
     SQL statement changed them behind the ORM (all records when ids is None)

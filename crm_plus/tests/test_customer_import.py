@@ -1,7 +1,9 @@
 # This file is part of crm_plus.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
+from trytond.pyson import PYSONEncoder
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
@@ -190,6 +192,45 @@ class CustomerImportTestCase(CrmTestCase):
                 with self.assertRaisesRegex(
                         CustomerImportError, 'already'):
                     run_wizard(data, world.east)
+
+    @with_transaction()
+    def test_access_checked(self):
+        """The import checks that the record rules admit each imported
+        customer, and that the user may create customers"""
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        RuleGroup = pool.get('ir.rule.group')
+        world = create_world()
+        RuleGroup.create([{
+                    'name': "No reserved names",
+                    'model': 'party.party',
+                    'global_p': True,
+                    'perm_read': False,
+                    'perm_write': False,
+                    'perm_create': True,
+                    'perm_delete': False,
+                    'rules': [('create', [{
+                                    'domain': PYSONEncoder().encode(
+                                        [('name', 'not like', 'Reserved%')]),
+                                    }])],
+                    }])
+
+        with acting_as(world.users['sales1']):
+            with self.assertRaisesRegex(AccessError, '"Reserved Ltd"'):
+                run_wizard(b"name\nAcme\nReserved Ltd\n", world.east)
+            done, _ = run_wizard(b"name\nBeta\n", world.east)
+        self.assertEqual(done['imported'], 1)
+
+        ModelAccess.create([{
+                    'model': 'party.party',
+                    'perm_read': True,
+                    'perm_write': True,
+                    'perm_create': False,
+                    'perm_delete': False,
+                    }])
+        with acting_as(world.users['sales1']):
+            with self.assertRaisesRegex(AccessError, 'access "Party"'):
+                run_wizard(b"name\nGamma\n", world.east)
 
     @with_transaction()
     def test_no_party_sequence(self):
