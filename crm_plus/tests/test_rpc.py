@@ -141,15 +141,21 @@ class CrmPlusRPCTestCase(RouteTestCase):
                     self.assertRaisesRegex(RPCError, 'but not change it'):
                 self.rpc('sales1', f'model.{model}.{button}', [id_])
 
-        # nor run the wizard behind the button directly
+        # nor run the wizards behind the buttons directly
         active = {'active_model': 'crm.opportunity',
             'active_id': self.opportunity, 'active_ids': [self.opportunity]}
-        session, *_ = self.rpc('sales1', 'wizard.crm.opportunity.lose.create',
-            context=active)
-        with self.assertRaisesRegex(RPCError, 'but not change it'):
-            self.rpc('sales1', 'wizard.crm.opportunity.lose.execute',
-                session, {'start': {'reason': self.lost_reason, 'note': ''}},
-                'lose', context=active)
+        for wizard, values in [
+                ('lose', {'reason': self.lost_reason, 'note': ''}),
+                ('suspend', {'reason': "Budget frozen",
+                        'reactivation_date': {'__class__': 'date',
+                            'year': 2030, 'month': 1, 'day': 1}}),
+                ]:
+            session, *_ = self.rpc('sales1',
+                f'wizard.crm.opportunity.{wizard}.create', context=active)
+            with self.subTest(wizard=wizard), \
+                    self.assertRaisesRegex(RPCError, 'but not change it'):
+                self.rpc('sales1', f'wizard.crm.opportunity.{wizard}.execute',
+                    session, {'start': values}, wizard, context=active)
 
         @with_transaction()
         def states():
