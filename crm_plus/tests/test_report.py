@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
@@ -198,6 +199,12 @@ class CrmPlusReportTestCase(CrmTestCase):
                 rows('crm.report.employee', fields[:2],
                     salesperson=emp['sales1'].id),
                 [(emp['sales1'], 1)])
+
+            # nor can he export the row of a colleague by its id
+            Report = Pool().get('crm.report.employee')
+            with self.assertRaises(AccessError):
+                Report.export_data(
+                    Report.browse([emp['sales2'].id]), ['new_customers'])
 
     @with_transaction()
     def test_sources_and_customer_status(self):
