@@ -11,6 +11,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields,
     sequence_ordered)
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, Id
 from trytond.transaction import Transaction, check_access
@@ -203,6 +204,43 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
             default.setdefault(name, None)
         default.setdefault('state', 'new')
         return super().copy(leads, default=default)
+
+    @classmethod
+    def check_modification(cls, mode, leads, values=None, external=False):
+        super().check_modification(
+            mode, leads, values=values, external=external)
+        if mode == 'delete':
+            for lead in leads:
+                if lead.state == 'converted':
+                    raise AccessError(gettext(
+                            'crm_plus.msg_lead_delete_converted',
+                            lead=lead.rec_name))
+        elif external and mode == 'create':
+            for lead in leads:
+                if lead.state != cls.default_state() or lead.opportunity:
+                    raise AccessError(gettext(
+                            'crm_plus.msg_lead_state_write',
+                            lead=lead.rec_name))
+        elif (external and mode == 'write'
+                and values.keys() & {'state', 'opportunity'}):
+            raise AccessError(gettext(
+                    'crm_plus.msg_lead_state_write', lead=leads[0].rec_name))
+
+    @classmethod
+    def on_modification(cls, mode, leads, field_names=None):
+        super().on_modification(mode, leads, field_names=field_names)
+        if mode == 'delete':
+            cls.delete_own_follow_ups(leads)
+
+    @classmethod
+    def delete_own_follow_ups(cls, leads):
+        """Delete the follow-ups of the leads that have no customer: those
+        of a customer stay in its history when the lead goes"""
+        FollowUp = Pool().get('crm.follow_up')
+        FollowUp.delete(FollowUp.search([
+                    ('lead', 'in', [l.id for l in leads]),
+                    ('party', '=', None),
+                    ]))
 
     @classmethod
     @check_write_rule
@@ -535,7 +573,7 @@ class Campaign(metaclass=PoolMeta):
 class FollowUp(metaclass=PoolMeta):
     __name__ = 'crm.follow_up'
     lead = fields.Many2One(
-        'crm.lead', "Lead", ondelete='CASCADE',
+        'crm.lead', "Lead", ondelete='SET NULL',
         domain=[('company', '=', Eval('company', -1))],
         help="The lead followed up, when it has no customer yet.")
 

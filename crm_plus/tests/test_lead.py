@@ -3,6 +3,7 @@
 """Leads: their workflow, their conversion and who sees them over RPC."""
 
 from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase, with_transaction
 
@@ -155,6 +156,53 @@ class CrmPlusLeadTestCase(RouteTestCase):
             self.assertEqual(lead.state, 'invalid')
             Lead.recycle([lead])
             self.assertEqual((lead.state, lead.employee), ('new', None))
+
+    @with_transaction()
+    def test_state_changes_only_by_buttons(self):
+        """A salesperson cannot write the state or the opportunity of a lead,
+        nor create one past new: conversion makes both"""
+        pool = Pool()
+        Lead = pool.get('crm.lead')
+        User = pool.get('res.user')
+        with acting_as(User(self.users['sales1'])):
+            lead = Lead(self.leads["Mine"])
+            for values in [{'state': 'converted'}, {'state': 'following'}]:
+                with self.subTest(values=values), \
+                        self.assertRaisesRegex(AccessError, 'buttons'):
+                    Lead.write([lead], values)
+            with self.assertRaisesRegex(AccessError, 'buttons'):
+                Lead.create([{'name': "Won already", 'state': 'converted'}])
+            Lead.write([lead], {'description': "Wants pumps"})
+            Lead.follow([lead])
+        self.assertEqual(lead.state, 'following')
+
+    @with_transaction()
+    def test_delete_keeps_customer_history(self):
+        """Deleting a lead deletes its own follow-ups but keeps those of its
+        customer; a converted lead cannot be deleted"""
+        pool = Pool()
+        Lead = pool.get('crm.lead')
+        FollowUp = pool.get('crm.follow_up')
+        User = pool.get('res.user')
+        pool_lead = Lead(self.pool_lead)
+        kept = FollowUp(company=self.company, lead=pool_lead,
+            employee=self.employees['sales1'], subject="Visit")
+        kept.save()
+        customer = pool_lead.party
+        self.assertEqual(kept.party, customer)
+        own, = FollowUp.search([('lead', '=', self.leads["Mine"])])
+        with acting_as(User(self.users['sales1'])):
+            Lead.delete([pool_lead, Lead(self.leads["Mine"])])
+        self.assertEqual(FollowUp.search([('id', '=', own.id)]), [])
+        kept = FollowUp(kept.id)
+        self.assertEqual((kept.party, kept.lead), (customer, None))
+
+        with acting_as(User(self.users['sales1'])):
+            lead = Lead(name="Pumps", company_name="Pump Buyers")
+            lead.save()
+            Lead.convert([lead])
+            with self.assertRaisesRegex(AccessError, 'converted'):
+                Lead.delete([lead])
 
     @with_transaction()
     def test_follow_unassigned_takes_it(self):
