@@ -14,6 +14,7 @@ from sql.operators import Equal
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
@@ -312,11 +313,24 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     def check_modification(cls, mode, targets, values=None, external=False):
         super().check_modification(
             mode, targets, values=values, external=external)
+        if external and mode in {'create', 'write'}:
+            cls.check_state_write(mode, targets, values)
         if mode == 'write' and not (set(values) & DECOMPOSITION_FIELDS):
             return
         cls.check_confirmed_decomposition(mode, targets, values)
         if external and mode in {'create', 'write'} and not is_crm_admin():
             cls.check_value_setter(targets)
+
+    @classmethod
+    def check_state_write(cls, mode, targets, values=None):
+        """Refuse to confirm or reset a target by writing its state: the
+        buttons check the decomposition"""
+        for target in targets:
+            if (mode == 'write' and 'state' in values
+                    or mode == 'create' and target.state != 'draft'):
+                raise AccessError(gettext(
+                        'crm_plus.msg_target_state_write',
+                        target=target.rec_name))
 
     @classmethod
     def check_confirmed_decomposition(cls, mode, targets, values=None):

@@ -105,6 +105,13 @@ class CrmPlusTargetTestCase(CrmTestCase):
         Target.write([children[0]], {'value': Decimal(40)})
         with self.assertRaisesRegex(ValidationError, '90.*101'):
             Target.confirm([target])
+        # nor by writing the state, or creating it confirmed
+        with acting_as(world.users['manager']):
+            with self.assertRaisesRegex(AccessError, 'buttons'):
+                Target.write([target], {'state': 'confirmed'})
+            with self.assertRaisesRegex(AccessError, 'buttons'):
+                create_target(world, "Confirmed", '10', owner='sales1',
+                    state='confirmed')
         Target.write([children[1]], {'value': Decimal(61)})
         Target.confirm([target])
         self.assertEqual(target.state, 'confirmed')
