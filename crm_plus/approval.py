@@ -135,6 +135,17 @@ class ApprovalMixin:
             cls.check_approval_create(records)
         elif external and mode == 'write':
             cls.check_approval_write(records, values)
+        elif mode == 'delete':
+            cls.check_approval_delete(records)
+
+    @classmethod
+    def check_approval_delete(cls, records):
+        "Refuse to delete a document that its approvers are deciding on"
+        for record in records:
+            if record.approval and record.approval.state == 'pending':
+                raise AccessError(gettext(
+                        'crm_plus.msg_approval_delete_pending',
+                        document=record.rec_name))
 
     @classmethod
     def check_approval_create(cls, records):

@@ -210,6 +210,9 @@ class ApprovalTestCase(CrmTestCase):
                         self.assertRaisesRegex(UserError, 'Only'):
                     Document.withdraw([Document(document.id)])
                 self.assertEqual(Document(document.id).state, 'waiting')
+                # nor is it deleted under its approvers
+                with self.assertRaisesRegex(AccessError, 'withdraw it'):
+                    Document.delete([Document(document.id)])
                 with acting_as(world.users[login]):
                     Document.withdraw([Document(document.id)])
                 document = Document(document.id)
