@@ -252,7 +252,10 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         """Count the rows of table in the period of each target whose
         employee column is one of the target's owners, in one query"""
         cursor = Transaction().connection.cursor()
-        owners = Values(list(cls._owner_rows(targets)))
+        rows = list(cls._owner_rows(targets))
+        if not rows:
+            return {}
+        owners = Values(rows)
         condition = ((Equal(employee, owners.column2)
                 | (owners.column3 == 1))
             & (date >= owners.column4) & (date < owners.column5))

@@ -200,6 +200,13 @@ class CrmPlusTargetTestCase(CrmTestCase):
         self.assertEqual(mine.remaining, 8)
         self.assertEqual(Target(custom.id).progress, 3 / 8)
 
+        # a team with nobody in it yet has done nothing
+        nobody = Team(name="New", company=world.company)
+        nobody.save()
+        empty = create_target(world, "Nobody", '5', owner='team',
+            team=nobody, **year)
+        self.assertEqual(Target(empty.id).completed, 0)
+
     @with_transaction()
     def test_rules_visibility(self):
         "Employees see their and their subordinates' targets and the company's"
