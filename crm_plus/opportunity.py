@@ -26,6 +26,7 @@ from .model import (
 from .notify import notify_employees
 
 OPEN_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
+CLOSED_STATES = {'won', 'lost'}
 
 
 class OpportunityStage(DeactivableMixin, sequence_ordered(), ModelSQL,
@@ -304,7 +305,7 @@ class Opportunity(
             mode, opportunities, values=values, external=external)
         if mode in {'write', 'delete'}:
             for opportunity in opportunities:
-                if opportunity.state in {'won', 'lost'}:
+                if opportunity.state in CLOSED_STATES:
                     raise OpportunityError(gettext(
                             'crm_plus.msg_opportunity_closed',
                             opportunity=opportunity.rec_name,
@@ -610,7 +611,29 @@ class OpportunityAssistant(ModelSQL):
         cls.__access__.add('opportunity')
 
 
-class OpportunityLine(sequence_ordered(), ModelSQL, ModelView):
+class OpportunityPartMixin:
+    "A part of an opportunity, frozen with it once won or lost"
+    __slots__ = ()
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        super().check_modification(
+            mode, records, values=values, external=external)
+        opportunities = {r.opportunity for r in records}
+        if mode == 'write' and values.get('opportunity'):
+            opportunities.add(Opportunity(values['opportunity']))
+        for opportunity in opportunities:
+            if opportunity.state in CLOSED_STATES:
+                raise OpportunityError(gettext(
+                        'crm_plus.msg_opportunity_closed',
+                        opportunity=opportunity.rec_name,
+                        state=opportunity.state_string))
+
+
+class OpportunityLine(
+        OpportunityPartMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'crm.opportunity.line'
     __string__ = "Opportunity Line"
     opportunity = fields.Many2One(
@@ -700,7 +723,7 @@ class OpportunityProgress(ModelSQL, ModelView):
         return Opportunity.fields_get(['state'])['state']['selection']
 
 
-class OpportunityCompetitor(ModelSQL, ModelView):
+class OpportunityCompetitor(OpportunityPartMixin, ModelSQL, ModelView):
     __name__ = 'crm.opportunity.competitor'
     __string__ = "Opportunity Competitor"
     opportunity = fields.Many2One(

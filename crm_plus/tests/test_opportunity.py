@@ -280,6 +280,14 @@ class OpportunityTestCase(CrmTestCase):
         Opportunity.win([opportunity])
 
         self.assertEqual(Competitor(competitor.id).result, 'beaten')
+        # the analysis and the lines of a won opportunity are final too
+        Line = pool.get('crm.opportunity.line')
+        with self.assertRaisesRegex(UserError, 'closed'):
+            Competitor.write([competitor], {'price': Decimal(10)})
+        with self.assertRaisesRegex(UserError, 'closed'):
+            Competitor.delete([competitor])
+        with self.assertRaisesRegex(UserError, 'closed'):
+            Line.create([{'opportunity': opportunity.id, 'quantity': 1}])
 
     @with_transaction()
     def test_vendor_registration(self):
