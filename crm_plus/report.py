@@ -184,6 +184,12 @@ class ReportMixin:
         return Literal(True)
 
     @classmethod
+    def _customers(cls, party):
+        "Return the condition that the party is a customer still in use"
+        return ((party.customer_nature != Null)
+            & (party.active == Literal(True)))
+
+    @classmethod
     def _of_company(cls, column):
         return column == Transaction().context.get('company', -1)
 
@@ -203,7 +209,7 @@ class ReportMixin:
         opportunity = pool.get('crm.opportunity').__table__()
         parts = []
         for table, where, date, employee, rule, counter in [
-                (party, party.customer_nature != Null, party.create_date,
+                (party, cls._customers(party), party.create_date,
                     party.owner, 'party.party', 'new_customers'),
                 (follow_up, cls._of_company(follow_up.company),
                     follow_up.date, follow_up.employee, 'crm.follow_up',
@@ -423,7 +429,7 @@ class Source(ReportMixin, ModelSQL, ModelView):
         opportunity = pool.get('crm.opportunity').__table__()
         return [
             (party,
-                (party.customer_nature != Null)
+                cls._customers(party)
                 & cls._in_period(party.create_date)
                 & cls._of_employee(party.owner)
                 & rule_where('party.party', party),
@@ -461,7 +467,7 @@ class CustomerStatus(ReportMixin, ModelSQL, ModelView):
             Min(party.id).as_('id'),
             party.customer_status.as_('customer_status'),
             Count(Literal(1)).as_('customers'),
-            where=(party.customer_nature != Null)
+            where=cls._customers(party)
             & cls._of_employee(party.owner)
             & rule_where('party.party', party),
             group_by=[party.customer_status])

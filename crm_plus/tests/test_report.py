@@ -222,6 +222,11 @@ class CrmPlusReportTestCase(CrmTestCase):
             customer_status='deal')
         create_opportunity_of(world, mine, emp['sales1'], source=fair,
             state='won', close_date=mine.create_date.date())
+        # a customer archived, as a merged duplicate is, counts no more
+        gone = create_customer("Gone", pool=world.east, customer_source=web,
+            customer_status='intention')
+        gone.active = False
+        gone.save()
 
         with acting_as(world.users['sales1']):
             self.assertEqual(rows('crm.report.source', [
