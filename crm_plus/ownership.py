@@ -137,6 +137,21 @@ class Party(metaclass=PoolMeta):
             raise AccessError(gettext(
                     'crm_plus.msg_customer_owner_write',
                     customer=parties[0].rec_name if parties else ''))
+        if mode == 'create' and Transaction().user:
+            cls.check_owners_quota(parties)
+
+    @classmethod
+    def check_owners_quota(cls, parties):
+        """The new customers count in the quota of their owners, as claims
+        do: creating or converting a lead cannot go around it"""
+        Employee = Pool().get('company.employee')
+        owners = sorted({p.owner for p in parties if p.owner}, key=int)
+        if not owners:
+            return
+        # Serialize with the claims and creations for the same owners
+        Employee.touch(owners)
+        for owner in owners:
+            cls.check_quota([p for p in parties if p.owner == owner], owner)
 
     @classmethod
     def on_modification(cls, mode, parties, field_names=None):
@@ -257,7 +272,11 @@ class Party(metaclass=PoolMeta):
         quota = employee.get_crm_quota()
         if quota is None or not parties:
             return
-        owned = cls.search_count([('owner', '=', employee.id)])
+        # not counting the parties themselves: new ones are already owned
+        owned = cls.search_count([
+                ('owner', '=', employee.id),
+                ('id', 'not in', [p.id for p in parties]),
+                ])
         if owned + len(parties) > quota:
             raise QuotaError(gettext(
                     'crm_plus.msg_customer_quota_exceeded',

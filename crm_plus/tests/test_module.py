@@ -113,6 +113,26 @@ class CrmPlusTestCase(
         self.assertEqual(self.owner_and_logs(party), (None, []))
 
     @with_transaction()
+    def test_create_beyond_quota_refused(self):
+        """A salesperson at his quota can neither create a customer that he
+        would own nor convert a lead into one"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Lead = pool.get('crm.lead')
+        world = create_world(quota=1)
+        with acting_as(world.users['sales1']):
+            Party.create([{'name': "Owned", 'customer_nature': 'company'}])
+            with self.assertRaisesRegex(UserError, 'quota is 1 customers'):
+                Party.create([{'name': "New", 'customer_nature': 'company'}])
+            lead = Lead(name="Pumps", company_name="Pump Buyers")
+            lead.save()
+            with self.assertRaisesRegex(UserError, 'quota is 1 customers'):
+                Lead.convert([lead])
+            # in a pool, nobody owns it
+            Party.create([{'name': "Pooled", 'customer_nature': 'company',
+                        'pool': world.east.id}])
+
+    @with_transaction()
     def test_employee_quota_overrides_configuration(self):
         "The quota of the employee replaces the default quota"
         Party = Pool().get('party.party')
