@@ -18,6 +18,7 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 from .approval import ApprovalMixin
+from .campaign import CLOSED_STATES as CAMPAIGN_CLOSED_STATES
 from .dictionary import DictionaryMixin
 from .exceptions import BudgetError
 from .model import RuleCheckedExportMixin, check_write_rule
@@ -290,7 +291,20 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
     @ModelView.button
     def submit(cls, expenses):
         "Ask for the approval of the draft expenses"
+        cls.check_campaigns_open(expenses)
         cls.submit_drafts(expenses)
+
+    @classmethod
+    def check_campaigns_open(cls, expenses):
+        "Refuse to commit money to a campaign that is over or cancelled"
+        for expense in expenses:
+            campaign = expense.campaign
+            if campaign and campaign.state in CAMPAIGN_CLOSED_STATES:
+                raise BudgetError(gettext(
+                        'crm_plus.msg_expense_campaign_closed',
+                        expense=expense.rec_name,
+                        campaign=campaign.rec_name,
+                        state=campaign.state_string))
 
     @classmethod
     @Workflow.transition('waiting')

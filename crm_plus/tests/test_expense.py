@@ -92,6 +92,21 @@ class ExpenseTestCase(CrmTestCase):
                 Expense.submit([second])
 
     @with_transaction()
+    def test_no_expense_for_closed_campaign(self):
+        "A request for a cancelled campaign is refused"
+        pool = Pool()
+        Campaign = pool.get('crm.campaign')
+        Expense = pool.get('crm.expense')
+        world = create_world()
+        campaign = create_campaign(world, 1000)
+        expense = create_expense(world, 'junior', 100, campaign=campaign)
+        Campaign.cancel([campaign])
+        with acting_as(world.users['junior']):
+            with self.assertRaisesRegex(UserError, 'campaign "Fair" is'):
+                Expense.submit([Expense(expense.id)])
+        self.assertEqual(Expense(expense.id).state, 'draft')
+
+    @with_transaction()
     def test_campaign_budget_not_below_committed(self):
         "A draft campaign's budget cannot drop below its committed expenses"
         pool = Pool()
