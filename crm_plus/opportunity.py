@@ -781,6 +781,7 @@ class FollowUp(metaclass=PoolMeta):
         return bool(self.opportunity)
 
     @classmethod
+    @check_write_rule
     @ModelView.button_action('crm_plus.act_opportunity_form')
     def create_opportunity(cls, follow_ups):
         "Turn each follow-up into an opportunity, once"

@@ -41,6 +41,11 @@ class CrmPlusRPCTestCase(RouteTestCase):
             mode='read').save()
         FollowUp(company=world.company, party=cls.customers["Locked"],
             employee=emp['sales2'], subject="Secret").save()
+        shared_call = FollowUp(company=world.company,
+            party=cls.customers["Shared"], employee=emp['sales2'],
+            subject="Shared call")
+        shared_call.save()
+        cls.shared_follow_up = shared_call.id
         cls.opportunity = create_opportunity(
             world, 'sales2', party=cls.customers["Shared"]).id
         reason = pool.get('crm.opportunity.lost_reason')(name="Price")
@@ -104,11 +109,12 @@ class CrmPlusRPCTestCase(RouteTestCase):
 
     def test_follow_ups_of_locked_customers_invisible(self):
         "The follow-ups of a colleague's customers are invisible"
-        self.assertEqual(self.rpc('sales1', 'model.crm.follow_up.search_read',
-                [], 0, None, None, ['subject']), [])
-        self.assertEqual(len(self.rpc('manager',
+        def subjects(login):
+            return sorted(r['subject'] for r in self.rpc(login,
                     'model.crm.follow_up.search_read', [], 0, None, None,
-                    ['subject'])), 1)
+                    ['subject']))
+        self.assertEqual(subjects('sales1'), ["Shared call"])
+        self.assertEqual(subjects('manager'), ["Secret", "Shared call"])
 
     def test_manager_sees_two_levels_down(self):
         "A manager sees the customers of subordinates' subordinates"
@@ -135,8 +141,10 @@ class CrmPlusRPCTestCase(RouteTestCase):
                 ('crm.opportunity', self.opportunity, 'submit'),
                 ('crm.opportunity', self.opportunity, 'lose'),
                 ('crm.lead', self.lead, 'invalidate'),
+                ('crm.follow_up', self.shared_follow_up,
+                    'create_opportunity'),
                 ]:
-            self.rpc('sales1', f'model.{model}.read', [id_], ['name'])
+            self.rpc('sales1', f'model.{model}.read', [id_], ['rec_name'])
             with self.subTest(model=model, button=button), \
                     self.assertRaisesRegex(RPCError, 'but not change it'):
                 self.rpc('sales1', f'model.{model}.{button}', [id_])
