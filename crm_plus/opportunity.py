@@ -9,12 +9,14 @@ from decimal import Decimal
 from sql import Literal, Null
 from sql.aggregate import Max
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
     sequence_ordered)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If, PYSONEncoder
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -106,6 +108,9 @@ class Opportunity(
     start_date = fields.Date("Start Date", required=True, states=_states)
     expected_date = fields.Date(
         "Expected Signing Date", states=_states)
+    signing_reminded = fields.Date(
+        "Signing Reminded", readonly=True,
+        help="The expected signing date its owner was last reminded of.")
     stage = fields.Many2One(
         'crm.opportunity.stage', "Stage", ondelete='RESTRICT',
         states=_states)
@@ -288,6 +293,7 @@ class Opportunity(
         default = default.copy() if default is not None else {}
         default.setdefault('progress')
         default.setdefault('follow_ups')
+        default.setdefault('signing_reminded')
         default.setdefault('vendor_registered')
         default.setdefault('vendor_registration_date')
         default.setdefault('suspend_reason')
@@ -567,14 +573,27 @@ class Opportunity(
             return
         opportunity = cls.__table__()
         cursor = Transaction().connection.cursor()
-        day = Date.today() + dt.timedelta(days=days)
+        today = Date.today()
+        # Each signing date is reminded once, even when a run was missed
+        # or the date moved into the window
+        due = ((opportunity.state == 'in_progress')
+            & (opportunity.expected_date >= today)
+            & (opportunity.expected_date <= today + dt.timedelta(days=days))
+            & ((opportunity.signing_reminded == Null)
+                | (opportunity.signing_reminded != opportunity.expected_date)))
         cursor.execute(*opportunity.select(
-                opportunity.employee, opportunity.id,
-                where=(opportunity.state == 'in_progress')
-                & (opportunity.expected_date == day)))
+                opportunity.employee, opportunity.id, where=due,
+                order_by=[opportunity.id]))
         by_employee = defaultdict(list)
         for employee_id, opportunity_id in cursor:
             by_employee[employee_id].append(opportunity_id)
+        for sub_ids in grouped_slice(
+                [i for ids in by_employee.values() for i in ids],
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*opportunity.update(
+                    [opportunity.signing_reminded],
+                    [opportunity.expected_date],
+                    where=reduce_ids(opportunity.id, sub_ids)))
         cls.notify_owners(
             by_employee, 'crm_plus.msg_opportunity_signing_label',
             'crm_plus.msg_opportunity_signing', {'days': days}, email=True)

@@ -239,11 +239,26 @@ class OpportunityTestCase(CrmTestCase):
 
         Opportunity.remind_signing()
 
-        notifications = Notification.search([
-                ('model', '=', 'crm.opportunity')])
-        self.assertEqual(
-            [(n.user, n.records) for n in notifications],
+        def notified():
+            return [(n.user, n.records) for n in Notification.search([
+                        ('model', '=', 'crm.opportunity')],
+                    order=[('id', 'ASC')])]
+        self.assertEqual(notified(),
             [(world.users['sales1'], str([reminded.id]))])
+
+        # once per date, even when the job runs again; a date moved into
+        # the window, or one whose day was missed, is reminded
+        Opportunity.remind_signing()
+        moved = move_in_progress(create_opportunity(
+                world, 'sales2', expected_date=soon + dt.timedelta(days=9)))
+        missed = move_in_progress(create_opportunity(
+                world, 'sales2', expected_date=today()))
+        Opportunity.write([moved], {'expected_date': soon})
+        Opportunity.remind_signing()
+        self.assertEqual(notified(), [
+                (world.users['sales1'], str([reminded.id])),
+                (world.users['sales2'], str([moved.id, missed.id])),
+                ])
 
     @with_transaction()
     def test_lines_propose_amount(self):
