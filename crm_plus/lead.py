@@ -291,11 +291,36 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         """Return the customer and the contact of the lead: the linked ones,
         the matching existing ones, or new ones"""
         if self.party:
-            return self.party, self.contact
-        customer, contact = self.find_customer()
-        if not customer:
-            customer, contact = self.create_customer()
+            customer, contact = self.party, self.contact
+        else:
+            customer, contact = self.find_customer()
+            if not customer:
+                return self.create_customer()
+        if (not contact and self.contact_name
+                and customer.customer_nature == 'company'):
+            contact = self.get_contact(customer)
         return customer, contact
+
+    def get_contact(self, customer):
+        """Return the contact of the customer named as the lead's contact,
+        or a new one with the email and phone of the lead"""
+        name = self.contact_name.strip()
+        for link in customer.customer_contacts:
+            if link.contact.name.strip().lower() == name.lower():
+                return link.contact
+        return self.create_contact(customer, self._new_mechanisms())
+
+    def create_contact(self, customer, mechanisms, primary=False):
+        "Create the lead's contact person of the customer"
+        pool = Pool()
+        Party = pool.get('party.party')
+        CustomerContact = pool.get('crm.customer.contact')
+        contact = Party(
+            name=self.contact_name.strip(), contact_mechanisms=mechanisms)
+        contact.save()
+        CustomerContact(
+            customer=customer, contact=contact, primary=primary).save()
+        return contact
 
     def find_customer(self):
         """Return the customer and contact matching the email or phone of
@@ -319,9 +344,7 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     def create_customer(self):
         """Create the customer, and its contact for a company, from the
         free text of the lead; the duplicate check of customers applies"""
-        pool = Pool()
-        Party = pool.get('party.party')
-        CustomerContact = pool.get('crm.customer.contact')
+        Party = Pool().get('party.party')
         if not (self.company_name or self.contact_name or self.email):
             raise LeadError(gettext(
                     'crm_plus.msg_lead_convert_no_customer',
@@ -345,12 +368,7 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         customer.save()
         contact = None
         if self.contact_name:
-            contact = Party(
-                name=self.contact_name.strip(),
-                contact_mechanisms=mechanisms)
-            contact.save()
-            CustomerContact(
-                customer=customer, contact=contact, primary=True).save()
+            contact = self.create_contact(customer, mechanisms, primary=True)
         return customer, contact
 
     def _new_mechanisms(self):

@@ -269,6 +269,26 @@ class CrmPlusLeadTestCase(RouteTestCase):
         self.assertEqual(Party.search_count([]), parties)
 
     @with_transaction()
+    def test_convert_adds_missing_contact(self):
+        """A lead on a known company customer adds its contact person to the
+        customer, once"""
+        pool = Pool()
+        Lead = pool.get('crm.lead')
+        customer = create_customer("Known Co")
+        for name in ["Pumps", "More pumps"]:
+            lead = Lead(company=self.company, name=name, party=customer,
+                contact_name="Cai", email='cai@known.test',
+                employee=self.employees['sales1'])
+            lead.save()
+            Lead.convert([lead])
+            self.assertEqual(lead.contact.name, "Cai")
+        self.assertEqual(
+            [(c.contact.name, [m.value for m in c.contact.contact_mechanisms])
+                for c in customer.customer_contacts],
+            [("Cai", ['cai@known.test'])])
+        self.assertEqual(lead.opportunity.contact, lead.contact)
+
+    @with_transaction()
     def test_convert_individual(self):
         "A lead without company name becomes an individual customer"
         Lead = Pool().get('crm.lead')
