@@ -310,12 +310,17 @@ class Opportunity(
         super().check_modification(
             mode, opportunities, values=values, external=external)
         if mode in {'write', 'delete'}:
-            for opportunity in opportunities:
-                if opportunity.state in CLOSED_STATES:
-                    raise OpportunityError(gettext(
-                            'crm_plus.msg_opportunity_closed',
-                            opportunity=opportunity.rec_name,
-                            state=opportunity.state_string))
+            cls.check_open(opportunities)
+
+    @classmethod
+    def check_open(cls, opportunities):
+        "Refuse to change won or lost opportunities, which are final"
+        for opportunity in opportunities:
+            if opportunity.state in CLOSED_STATES:
+                raise OpportunityError(gettext(
+                        'crm_plus.msg_opportunity_closed',
+                        opportunity=opportunity.rec_name,
+                        state=opportunity.state_string))
 
     @classmethod
     def preprocess_values(cls, mode, values):
@@ -643,12 +648,7 @@ class OpportunityPartMixin:
         opportunities = {r.opportunity for r in records}
         if mode == 'write' and values.get('opportunity'):
             opportunities.add(Opportunity(values['opportunity']))
-        for opportunity in opportunities:
-            if opportunity.state in CLOSED_STATES:
-                raise OpportunityError(gettext(
-                        'crm_plus.msg_opportunity_closed',
-                        opportunity=opportunity.rec_name,
-                        state=opportunity.state_string))
+        Opportunity.check_open(opportunities)
 
 
 class OpportunityLine(
