@@ -299,7 +299,8 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
         "Refuse to commit money to a campaign that is over or cancelled"
         for expense in expenses:
             campaign = expense.campaign
-            if campaign and campaign.state in CAMPAIGN_CLOSED_STATES:
+            if (expense.state == 'draft' and campaign
+                    and campaign.state in CAMPAIGN_CLOSED_STATES):
                 raise BudgetError(gettext(
                         'crm_plus.msg_expense_campaign_closed',
                         expense=expense.rec_name,
