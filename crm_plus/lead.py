@@ -18,7 +18,8 @@ from trytond.transaction import Transaction, check_access
 
 from .company import current_employee
 from .exceptions import LeadError
-from .model import RuleCheckedExportMixin, check_write_rule, forget_cached
+from .model import (
+    RuleCheckedExportMixin, check_writable, check_write_rule, forget_cached)
 
 # Default size limit of one attachment kept from an email, in bytes
 ATTACHMENT_MAX_SIZE = 5 * 1024 * 1024
@@ -224,7 +225,8 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         elif (external and mode == 'write'
                 and values.keys() & {'state', 'opportunity'}):
             raise AccessError(gettext(
-                    'crm_plus.msg_lead_state_write', lead=leads[0].rec_name))
+                    'crm_plus.msg_lead_state_write',
+                    lead=leads[0].rec_name if leads else ''))
 
     @classmethod
     def on_modification(cls, mode, leads, field_names=None):
@@ -297,16 +299,27 @@ class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
             if not customer:
                 return self.create_customer()
         if (not contact and self.contact_name
-                and customer.customer_nature == 'company'):
+                and customer.customer_nature == 'company'
+                and self.may_write(customer)):
             contact = self.get_contact(customer)
         return customer, contact
+
+    @staticmethod
+    def may_write(customer):
+        "Tell whether the user may change the customer, as to add a contact"
+        Party = Pool().get('party.party')
+        try:
+            check_writable(Party, [customer])
+        except AccessError:
+            return False
+        return True
 
     def get_contact(self, customer):
         """Return the contact of the customer named as the lead's contact,
         or a new one with the email and phone of the lead"""
         name = self.contact_name.strip()
         for link in customer.customer_contacts:
-            if link.contact.name.strip().lower() == name.lower():
+            if (link.contact.name or '').strip().lower() == name.lower():
                 return link.contact
         return self.create_contact(customer, self._new_mechanisms())
 

@@ -288,6 +288,21 @@ class CrmPlusLeadTestCase(RouteTestCase):
             [("Cai", ['cai@known.test'])])
         self.assertEqual(lead.opportunity.contact, lead.contact)
 
+        # but not to a customer the salesperson may only read
+        Share = pool.get('crm.customer.share')
+        User = pool.get('res.user')
+        Employee = pool.get('company.employee')
+        shared = create_customer(
+            "Shared Co", owner=Employee(self.employees['sales2']))
+        Share(party=shared, employee=self.employees['sales1'],
+            mode='read').save()
+        with acting_as(User(self.users['sales1'])):
+            lead = Lead(name="Valves", company_name="Shared Co",
+                contact_name="Du")
+            lead.save()
+            Lead.convert([lead])
+        self.assertEqual((lead.contact, shared.customer_contacts), (None, ()))
+
     @with_transaction()
     def test_convert_individual(self):
         "A lead without company name becomes an individual customer"
