@@ -9,14 +9,12 @@ from decimal import Decimal
 from sql import Literal, Null
 from sql.aggregate import Max
 
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
     sequence_ordered)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If, PYSONEncoder
-from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -592,13 +590,9 @@ class Opportunity(
         by_employee = defaultdict(list)
         for employee_id, opportunity_id in cursor:
             by_employee[employee_id].append(opportunity_id)
-        for sub_ids in grouped_slice(
-                [i for ids in by_employee.values() for i in ids],
-                backend.MAX_QUERY_PARAMS):
-            cursor.execute(*opportunity.update(
-                    [opportunity.signing_reminded],
-                    [opportunity.expected_date],
-                    where=reduce_ids(opportunity.id, sub_ids)))
+        cursor.execute(*opportunity.update(
+                [opportunity.signing_reminded], [opportunity.expected_date],
+                where=due))
         cls.notify_owners(
             by_employee, 'crm_plus.msg_opportunity_signing_label',
             'crm_plus.msg_opportunity_signing', {'days': days}, email=True)
