@@ -9,12 +9,14 @@ from decimal import Decimal
 from sql import Literal, Null
 from sql.aggregate import Max
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
     sequence_ordered)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If, PYSONEncoder
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -340,6 +342,19 @@ class Opportunity(
                     if (o.stage, o.probability) != before[o.id]]
                 cls.record_progress(moved)
             callbacks.append(record_progress)
+        if values.keys() & {'party', 'start_date'}:
+            # The customers the opportunities leave are dated again too
+            party_ids = {o.party.id for o in opportunities}
+            callbacks.append(lambda: cls.update_last_opportunity_date(
+                    party_ids | {o.party.id for o in cls.browse(
+                            opportunities)}))
+        return callbacks
+
+    @classmethod
+    def on_delete(cls, opportunities):
+        callbacks = super().on_delete(opportunities)
+        party_ids = {o.party.id for o in opportunities}
+        callbacks.append(lambda: cls.update_last_opportunity_date(party_ids))
         return callbacks
 
     @classmethod
@@ -347,7 +362,8 @@ class Opportunity(
         super().on_modification(mode, opportunities, field_names=field_names)
         if mode == 'create':
             cls.record_progress(opportunities)
-            cls.update_last_opportunity_date(opportunities)
+            cls.update_last_opportunity_date(
+                {o.party.id for o in opportunities})
 
     @classmethod
     def record_progress(cls, opportunities, state=None, note=None):
@@ -366,19 +382,20 @@ class Opportunity(
                 for o in opportunities])
 
     @classmethod
-    def update_last_opportunity_date(cls, opportunities):
-        "Set the customers' date of last opportunity in one statement"
+    def update_last_opportunity_date(cls, party_ids):
+        "Set the customers' date of last opportunity, set-based"
         Party = Pool().get('party.party')
         party = Party.__table__()
         opportunity = cls.__table__()
-        party_ids = list({o.party.id for o in opportunities})
+        party_ids = list(party_ids)
         latest = opportunity.select(
             Max(opportunity.start_date),
             where=opportunity.party == party.id)
         cursor = Transaction().connection.cursor()
-        cursor.execute(*party.update(
-                [party.last_opportunity_date], [latest],
-                where=party.id.in_(party_ids)))
+        for sub_ids in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*party.update(
+                    [party.last_opportunity_date], [latest],
+                    where=reduce_ids(party.id, sub_ids)))
         forget_cached(Party, party_ids)
 
     def get_approval_amount(self):

@@ -75,6 +75,28 @@ class OpportunityTestCase(CrmTestCase):
             Party(opportunity.party.id).last_opportunity_date, start)
 
     @with_transaction()
+    def test_moved_or_deleted_opportunity_dates_customer(self):
+        "Moving or deleting an opportunity dates both customers again"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Party = pool.get('party.party')
+        world = create_world()
+        start = today() - dt.timedelta(days=3)
+        opportunity = create_opportunity(world, start_date=start)
+        first = opportunity.party
+        second = create_customer(
+            "Second customer", owner=world.employees['sales1'])
+
+        with acting_as(world.users['sales1']):
+            Opportunity.write([opportunity], {'start_date': today()})
+            self.assertEqual(Party(first.id).last_opportunity_date, today())
+            Opportunity.write([opportunity], {'party': second.id})
+            self.assertIsNone(Party(first.id).last_opportunity_date)
+            self.assertEqual(Party(second.id).last_opportunity_date, today())
+            Opportunity.delete([Opportunity(opportunity.id)])
+        self.assertIsNone(Party(second.id).last_opportunity_date)
+
+    @with_transaction()
     def test_filing_approved_by_supervisor(self):
         "Filing an opportunity waits for the owner's supervisor"
         pool = Pool()
