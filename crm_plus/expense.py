@@ -279,6 +279,19 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
                     raise AccessError(gettext(
                             'crm_plus.msg_expense_delete',
                             expense=expense.rec_name))
+        elif mode == 'write' and external and 'actual_amount' in values:
+            cls.check_actual_amount_writable(expenses)
+
+    @classmethod
+    def check_actual_amount_writable(cls, expenses):
+        """Refuse to change the amount spent outside of the approved state:
+        once spent, it is the actual cost of the campaign"""
+        for expense in expenses:
+            if expense.state != 'approved':
+                raise AccessError(gettext(
+                        'crm_plus.msg_expense_actual_amount',
+                        expense=expense.rec_name,
+                        state=cls.__names__('state', expense)['value']))
 
     @classmethod
     def copy(cls, expenses, default=None):

@@ -65,6 +65,24 @@ class ExpenseTestCase(CrmTestCase):
         self.assertEqual(type(campaign)(campaign.id).actual_cost, 280)
 
     @with_transaction()
+    def test_spent_amount_is_final(self):
+        "The actual amount of a spent expense cannot be rewritten"
+        Expense = Pool().get('crm.expense')
+        world = create_world()
+        expense = create_expense(world, 'junior', 300)
+        with acting_as(world.users['junior']):
+            Expense.submit([expense])
+        approve(world, Expense(expense.id))
+
+        with acting_as(world.users['junior']):
+            Expense.write([expense], {'actual_amount': Decimal(280)})
+            Expense.do([expense])
+            with self.assertRaisesRegex(
+                    AccessError, 'only be changed while it is approved'):
+                Expense.write([expense], {'actual_amount': Decimal(500)})
+        self.assertEqual(Expense(expense.id).actual_amount, 280)
+
+    @with_transaction()
     def test_spent_needs_actual_amount(self):
         "An expense is not spent without its actual amount"
         Expense = Pool().get('crm.expense')
