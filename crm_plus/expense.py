@@ -15,7 +15,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
 from trytond.tools import grouped_slice, reduce_ids
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .approval import ApprovalMixin
 from .campaign import CLOSED_STATES as CAMPAIGN_CLOSED_STATES
@@ -381,3 +381,18 @@ class Campaign(metaclass=PoolMeta):
                     group_by=[expense.campaign]))
             costs.update((c, round_amount(a)) for c, a in cursor)
         return costs
+
+    @classmethod
+    def cancel(cls, campaigns):
+        """Cancel with the campaigns the expenses committed to them and not
+        spent yet: the money will not be needed"""
+        Expense = Pool().get('crm.expense')
+        super().cancel(campaigns)
+        # The transition skips the campaigns already done
+        cancelled = [c.id for c in cls.browse(campaigns)
+            if c.state == 'cancelled']
+        with without_check_access():
+            Expense.cancel(Expense.search([
+                        ('campaign', 'in', cancelled),
+                        ('state', 'in', ['waiting', 'approved']),
+                        ]))

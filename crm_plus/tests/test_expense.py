@@ -125,6 +125,33 @@ class ExpenseTestCase(CrmTestCase):
         self.assertEqual(Expense(expense.id).state, 'draft')
 
     @with_transaction()
+    def test_cancelled_campaign_cancels_unspent_expenses(self):
+        "Cancelling a campaign cancels its requests not spent yet"
+        pool = Pool()
+        Campaign = pool.get('crm.campaign')
+        Expense = pool.get('crm.expense')
+        world = create_world()
+        campaign = create_campaign(world, 1000)
+        draft, waiting, approved, spent = [
+            create_expense(world, 'junior', 100, campaign=campaign)
+            for _ in range(4)]
+        with acting_as(world.users['junior']):
+            Expense.submit([waiting, approved, spent])
+        approve(world, Expense(approved.id))
+        approve(world, Expense(spent.id))
+        with acting_as(world.users['junior']):
+            Expense.write([spent], {'actual_amount': Decimal(90)})
+            Expense.do([spent])
+
+        with acting_as(world.users['sales1']):
+            Campaign.cancel([campaign])
+        self.assertEqual(
+            [Expense(e.id).state for e in [draft, waiting, approved, spent]],
+            ['draft', 'cancelled', 'cancelled', 'done'])
+        self.assertEqual(Expense(waiting.id).approval.state, 'cancelled')
+        self.assertEqual(Campaign(campaign.id).actual_cost, 90)
+
+    @with_transaction()
     def test_campaign_budget_not_below_committed(self):
         "A draft campaign's budget cannot drop below its committed expenses"
         pool = Pool()
