@@ -4,7 +4,7 @@
 import hashlib
 from functools import wraps
 
-from sql import Cast, Select
+from sql import Cast, Literal, Select
 from sql.functions import Function
 
 from trytond import backend
@@ -87,6 +87,17 @@ def check_create_rules(Model, ids):
             'crm_plus.msg_create_rule_refused',
             model=Model.__names__()['model'],
             record=Model(refused).rec_name))
+
+
+def divide(numerator, denominator):
+    """Return the SQL division of numerator by denominator, in decimals.
+
+    SQLite stores integral Numeric values as integers and divides those as
+    integers; PostgreSQL keeps numeric, which a float would turn into
+    double precision."""
+    if backend.name == 'sqlite':
+        numerator *= Literal(1.0)
+    return numerator / denominator
 
 
 def forget_cached(Model, ids=None):

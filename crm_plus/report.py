@@ -20,6 +20,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, check_access, inactive_records
 
+from .model import divide
 from .party import CUSTOMER_STATUSES
 
 OPEN_OPPORTUNITY_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
@@ -351,7 +352,7 @@ class OpportunityReportMixin(ReportMixin):
             *(columns[k].as_(k) for k in keys),
             Count(Literal(1)).as_('opportunities'),
             Sum(amount).as_('amount'),
-            Sum(amount * Coalesce(opportunity.probability, 0) / 100
+            Sum(divide(amount * Coalesce(opportunity.probability, 0), 100)
                 ).as_('weighted_amount'),
             where=cls._of_company(opportunity.company)
             & opportunity.state.in_(OPEN_OPPORTUNITY_STATES)

@@ -74,6 +74,23 @@ class CrmPlusReportTestCase(CrmTestCase):
             self.assertEqual(rows('crm.report.funnel', ['opportunities'],
                     salesperson=world.employees['junior'].id), [(1,), (1,)])
 
+    @with_transaction()
+    def test_weighted_amount_keeps_cents(self):
+        "The weighted amount is not rounded down to whole units"
+        pool = Pool()
+        Stage = pool.get('crm.opportunity.stage')
+        world = create_world()
+        initial, = Stage.search([], limit=1)
+        employee = world.employees['sales1']
+        customer = create_customer("ACME", pool=world.east, owner=employee)
+        create_opportunity_of(world, customer, employee,
+            stage=initial, probability=15, amount=Decimal(999))
+
+        with acting_as(world.users['sales1']):
+            (weighted,), = rows('crm.report.funnel', ['weighted_amount'])
+        self.assertIsInstance(weighted, Decimal)
+        self.assertEqual(weighted, Decimal('149.85'))
+
     @with_transaction(user=0)
     def test_read_after_search_aggregates_once(self):
         """Reading the rows just searched does not aggregate them again (as
