@@ -195,6 +195,28 @@ class ReportMixin:
         return column == Transaction().context.get('company', -1)
 
     @classmethod
+    def _in_company_currency(cls, amount, currency, date):
+        """Return the amount in currency converted at date to the currency
+        of the company, by the last rates before it as Currency.compute
+        does; NULL where a rate is missing"""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Rate = pool.get('currency.currency.rate')
+        company_id = Transaction().context.get('company')
+        if company_id is None or company_id < 0:
+            return amount
+        company_currency = Company(company_id).currency.id
+
+        def rate_of(currency):
+            rate = Rate.__table__()
+            return rate.select(rate.rate,
+                where=(rate.currency == currency) & (rate.date <= date),
+                order_by=[rate.date.desc], limit=1)
+        return Case((currency == company_currency, amount),
+            else_=divide(amount * rate_of(company_currency),
+                rate_of(currency)))
+
+    @classmethod
     def _month(cls, column):
         return cls.month.sql_cast(DateTrunc('month', column))
 
@@ -284,7 +306,9 @@ class EmployeeActivity(ReportMixin, ModelSQL, ModelView):
     follow_ups = fields.Integer("Follow-ups", readonly=True)
     opportunities = fields.Integer("New Opportunities", readonly=True)
     won_opportunities = fields.Integer("Won Opportunities", readonly=True)
-    won_amount = fields.Numeric("Won Amount", digits=(16, 2), readonly=True)
+    won_amount = fields.Numeric(
+        "Won Amount", digits=(16, 2), readonly=True,
+        help="In the currency of the company, at the rate of the day won.")
     contract_amount = fields.Function(
         fields.Numeric("Contract Amount", digits=(16, 2)), 'get_amounts')
     received_amount = fields.Function(
@@ -309,7 +333,9 @@ class EmployeeActivity(ReportMixin, ModelSQL, ModelView):
                     & rule_where('crm.opportunity', won),
                     {'employee': won.employee,
                         'won_opportunities': Literal(1),
-                        'won_amount': Coalesce(won.amount, 0)}),
+                        'won_amount': cls._in_company_currency(
+                            Coalesce(won.amount, 0), won.currency,
+                            won.close_date)}),
                 ], ['employee'], [
                 'new_customers', 'follow_ups', 'opportunities',
                 'won_opportunities', 'won_amount'], key_id=True)

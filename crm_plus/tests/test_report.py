@@ -225,6 +225,37 @@ class CrmPlusReportTestCase(CrmTestCase):
                     Report.browse([emp['sales2'].id]), ['new_customers'])
 
     @with_transaction()
+    def test_staff_won_amount_in_company_currency(self):
+        "Won amounts in other currencies are converted at the rate of the day"
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Rate = pool.get('currency.currency.rate')
+        world = create_world()
+        employee = world.employees['sales1']
+        today = pool.get('ir.date').today()
+        company_currency = world.company.currency
+        foreign = Currency(
+            name="Foreign", code='FRN', rounding=Decimal('0.01'))
+        foreign.save()
+        yesterday = today - relativedelta(days=1)
+        Rate.save([
+                Rate(currency=company_currency, date=yesterday,
+                    rate=Decimal(1)),
+                Rate(currency=foreign, date=yesterday, rate=Decimal(4)),
+                Rate(currency=foreign, date=today, rate=Decimal(8)),
+                ])
+        customer = create_customer("ACME", owner=employee)
+        for currency, amount in [(company_currency, 1000), (foreign, 100)]:
+            create_opportunity_of(world, customer, employee,
+                state='won', close_date=today, amount=Decimal(amount),
+                currency=currency)
+
+        with acting_as(world.users['sales1']):
+            (won_amount,), = rows('crm.report.employee', ['won_amount'])
+        self.assertIsInstance(won_amount, Decimal)
+        self.assertEqual(won_amount, Decimal('1012.50'))
+
+    @with_transaction()
     def test_sources_and_customer_status(self):
         "Customers and opportunities by source, customers by status"
         pool = Pool()

@@ -213,8 +213,8 @@ def create_opportunity_of(world, party, employee, **values):
     "Create an opportunity of the customer followed by the employee"
     Opportunity = Pool().get('crm.opportunity')
     values.setdefault('name', "%s deal" % party.name)
+    values.setdefault('currency', world.company.currency)
     opportunity = Opportunity(
-        company=world.company, party=party, employee=employee,
-        currency=world.company.currency, **values)
+        company=world.company, party=party, employee=employee, **values)
     opportunity.save()
     return opportunity
