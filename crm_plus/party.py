@@ -31,6 +31,12 @@ CUSTOMER_STATUSES = [
 _customer = Bool(Eval('customer_nature'))
 
 
+def customers_in_use(party):
+    """Return the condition that the row of the party table is a customer
+    still in use: not archived, as a merged duplicate is"""
+    return (party.customer_nature != Null) & (party.active == Literal(True))
+
+
 class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
     customer_nature = fields.Selection([

@@ -21,7 +21,7 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, check_access, inactive_records
 
 from .model import divide
-from .party import CUSTOMER_STATUSES
+from .party import CUSTOMER_STATUSES, customers_in_use
 
 OPEN_OPPORTUNITY_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
 
@@ -185,12 +185,6 @@ class ReportMixin:
         return Literal(True)
 
     @classmethod
-    def _customers(cls, party):
-        "Return the condition that the party is a customer still in use"
-        return ((party.customer_nature != Null)
-            & (party.active == Literal(True)))
-
-    @classmethod
     def _of_company(cls, column):
         return column == Transaction().context.get('company', -1)
 
@@ -232,7 +226,7 @@ class ReportMixin:
         opportunity = pool.get('crm.opportunity').__table__()
         parts = []
         for table, where, date, employee, rule, counter in [
-                (party, cls._customers(party), party.create_date,
+                (party, customers_in_use(party), party.create_date,
                     party.owner, 'party.party', 'new_customers'),
                 (follow_up, cls._of_company(follow_up.company),
                     follow_up.date, follow_up.employee, 'crm.follow_up',
@@ -456,7 +450,7 @@ class Source(ReportMixin, ModelSQL, ModelView):
         opportunity = pool.get('crm.opportunity').__table__()
         return [
             (party,
-                cls._customers(party)
+                customers_in_use(party)
                 & cls._in_period(party.create_date)
                 & cls._of_employee(party.owner)
                 & rule_where('party.party', party),
@@ -494,7 +488,7 @@ class CustomerStatus(ReportMixin, ModelSQL, ModelView):
             Min(party.id).as_('id'),
             party.customer_status.as_('customer_status'),
             Count(Literal(1)).as_('customers'),
-            where=cls._customers(party)
+            where=customers_in_use(party)
             & cls._of_employee(party.owner)
             & rule_where('party.party', party),
             group_by=[party.customer_status])

@@ -23,6 +23,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import TargetError, TargetValidationError
 from .model import RuleCheckedExportMixin, check_write_rule
+from .party import customers_in_use
 
 KPIS = [
     ('signed_amount', "Signed Amount"),
@@ -227,7 +228,7 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         party = Party.__table__()
         return cls.count_by_target(
             targets, party, party.owner, party.create_date,
-            where=party.customer_nature != None)  # noqa: E711
+            where=customers_in_use(party))
 
     @classmethod
     def _get_completed_follow_ups(cls, targets):

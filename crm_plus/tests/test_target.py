@@ -164,6 +164,7 @@ class CrmPlusTargetTestCase(CrmTestCase):
         today = pool.get('ir.date').today()
         customer = create_customer("ACME", owner=emp['sales1'])
         create_customer("Pool", pool=world.east)
+        create_customer("Merged", owner=emp['sales1'], active=False)
         for employee, date in [
                 ('sales1', today), ('sales1', today),
                 ('sales2', today), ('sales1', today.replace(year=2000))]:
