@@ -6,6 +6,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .model import touch
+
 
 def current_employee():
     "Return the employee of the user for the current company, if any"
@@ -93,11 +95,7 @@ class Employee(metaclass=PoolMeta):
         in between, the quota and the daily cap would count without it.
         Locking a row updated since the snapshot fails instead, and the
         transaction restarts with a new one."""
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [table.id], [table.id],
-                where=table.id.in_([e.id for e in employees])))
+        touch(cls, employees)
 
     def get_crm_quota(self):
         "Return the maximum number of customers the employee may own"

@@ -11,6 +11,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import (
     Transaction, TransactionError, check_access, inactive_records,
     without_check_access)
@@ -87,6 +88,22 @@ def check_create_rules(Model, ids):
             'crm_plus.msg_create_rule_refused',
             model=Model.__names__()['model'],
             record=Model(refused).rec_name))
+
+
+def touch(Model, records):
+    """Update the rows of the records without changing them.
+
+    Unlike Model.lock, it locks them where the transaction is, without
+    restarting it, so it also takes records being created.  Two
+    transactions touching a row are serialized, and PostgreSQL fails the
+    second if the first changed the row since its snapshot: it restarts
+    and sees the change."""
+    table = Model.__table__()
+    cursor = Transaction().connection.cursor()
+    for sub_ids in grouped_slice(
+            {r.id for r in records}, backend.MAX_QUERY_PARAMS):
+        cursor.execute(*table.update(
+                [table.id], [table.id], where=reduce_ids(table.id, sub_ids)))
 
 
 def divide(numerator, denominator):

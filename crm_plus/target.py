@@ -22,7 +22,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import TargetError, TargetValidationError
-from .model import RuleCheckedExportMixin, check_write_rule
+from .model import RuleCheckedExportMixin, check_write_rule, touch
 from .party import customers_in_use
 
 KPIS = [
@@ -341,20 +341,31 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         """Refuse a change that would break a confirmed decomposition:
         it is reset to draft, changed and confirmed again, where the sum
         is checked"""
+        new_parent = (
+            cls(values['parent']) if mode == 'write' and values.get('parent')
+            else None)
+        cls.touch_decomposition(targets, new_parent)
         for target in targets:
             if mode in {'write', 'delete'} and target.state == 'confirmed':
                 raise TargetError(gettext(
                         'crm_plus.msg_target_confirmed_modify',
                         target=target.rec_name))
-            parents = {target.parent}
-            if mode == 'write' and values.get('parent'):
-                parents.add(cls(values['parent']))
-            for parent in filter(None, parents):
+            for parent in filter(None, {target.parent, new_parent}):
                 if parent.state == 'confirmed':
                     raise TargetError(gettext(
                             'crm_plus.msg_target_parent_confirmed',
                             target=target.rec_name,
                             parent=parent.rec_name))
+
+    @classmethod
+    def touch_decomposition(cls, targets, parent=None):
+        """Lock the targets and their parents, as confirm does with the
+        targets it sums: a change and a confirmation at once are done one
+        after the other, the second seeing what the first did"""
+        parents = {t.parent for t in targets if t.parent}
+        if parent:
+            parents.add(parent)
+        touch(cls, list(targets) + list(parents))
 
     @classmethod
     def check_value_setter(cls, targets):
@@ -414,6 +425,7 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('confirmed')
     def confirm(cls, targets):
+        touch(cls, targets)
         cls.check_decomposition(targets)
 
     @classmethod

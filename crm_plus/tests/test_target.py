@@ -3,20 +3,29 @@
 """Sales targets: decomposition, completed values and who may set them."""
 
 import datetime as dt
+import threading
+import time
+import unittest
 from contextlib import nullcontext
 from decimal import Decimal
+from unittest.mock import patch
 
+from trytond import backend
+from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import with_transaction
+from trytond.tests.test_tryton import DB_NAME, with_transaction
 from trytond.transaction import Transaction
 
 from ..exceptions import TargetError
 from ..target import split_value
 from .tools import (
     CrmTestCase, acting_as, create_customer, create_opportunity_of,
-    create_world)
+    create_world, run_in_transaction)
+
+# Long enough for the other transaction to reach the same rows
+CHECK_DELAY = 0.3
 
 YEAR_START = dt.date(2026, 1, 1)
 YEAR_END = dt.date(2026, 12, 31)
@@ -279,3 +288,75 @@ class CrmPlusTargetTestCase(CrmTestCase):
         with acting_as(world.users['sales2']):
             with self.assertRaises(AccessError):
                 note(target, 'progress', "Mine?")
+
+
+@unittest.skipIf(backend.name != 'postgresql',
+    "SQLite serializes every transaction")
+class TargetConcurrencyTestCase(CrmTestCase):
+    "Test a confirmation and a change of the decomposition at once"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        run_in_transaction(DB_NAME, 0, cls.create_data)
+
+    @classmethod
+    def create_data(cls):
+        world = create_world()
+        parent = create_target(world, "Year", '10', owner='manager')
+        children = [
+            create_target(world, name, value, owner=owner, parent=parent)
+            for name, value, owner in [
+                ('First', '6', 'sales1'), ('Second', '4', 'sales2')]]
+        cls.parent = parent.id
+        cls.child = children[0].id
+
+    def test_decomposition_holds_under_concurrent_change(self):
+        "A child changed while its parent is confirmed cannot break the sum"
+        Target = Pool(DB_NAME).get('crm.target')
+        barrier = threading.Barrier(2)
+        results = {}
+
+        def slowly(method):
+            function = getattr(Target, method).__func__
+
+            def slow(cls, *args, **kwargs):
+                result = function(cls, *args, **kwargs)
+                time.sleep(CHECK_DELAY)
+                return result
+            return patch.object(Target, method, classmethod(slow))
+
+        def run(name, func):
+            barrier.wait()
+            try:
+                run_in_transaction(DB_NAME, 0, func)
+                results[name] = 'done'
+            except UserError as error:
+                results[name] = error.message
+
+        def confirm():
+            Target = Pool().get('crm.target')
+            Target.confirm(Target.browse([self.parent]))
+
+        def change():
+            Target = Pool().get('crm.target')
+            Target.write(Target.browse([self.child]), {'value': Decimal(7)})
+
+        with slowly('check_decomposition'), \
+                slowly('check_confirmed_decomposition'):
+            threads = [threading.Thread(target=run, args=a)
+                for a in [('confirm', confirm), ('change', change)]]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        def state():
+            Target = Pool().get('crm.target')
+            parent = Target(self.parent)
+            return (parent.state, parent.value,
+                sum(c.value for c in parent.children))
+        parent_state, value, total = run_in_transaction(DB_NAME, 0, state)
+        self.assertEqual(list(results.values()).count('done'), 1, results)
+        if parent_state == 'confirmed':
+            self.assertEqual(total, value)
