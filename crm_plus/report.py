@@ -13,11 +13,14 @@ from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Null, Union
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import DateTrunc
+from sql.functions import AtTimeZone, DateTrunc
+
+from trytond import backend
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
+from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import Transaction, check_access, inactive_records
 
 from .model import divide
@@ -53,6 +56,23 @@ def rule_where(model_name, table):
         with check_access():
             return table.id.in_(Rule.query_get(model_name, mode='read'))
     return condition
+
+
+def company_timezone():
+    "Return the timezone of the company of the context, if any"
+    Company = Pool().get('company.company')
+    company_id = Transaction().context.get('company')
+    if company_id is not None and company_id >= 0:
+        return Company(company_id).timezone
+
+
+def company_midnight(date):
+    "Return the UTC time the day starts at in the company's timezone"
+    timezone = company_timezone()
+    if not timezone:
+        return dt.datetime.combine(date, dt.time())
+    start = dt.datetime.combine(date, dt.time(), tzinfo=get_tzinfo(timezone))
+    return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 class ReportContext(ModelView):
@@ -166,15 +186,31 @@ class ReportMixin:
         return rows
 
     @classmethod
-    def _in_period(cls, column):
-        "Return the condition that the date or timestamp is in the period"
+    def _in_period(cls, column, timestamp=False):
+        """Return the condition that the date column is in the period, or
+        the UTC timestamp column on its days in the company's timezone"""
         context = Transaction().context
+        start, end = context.get('from_date'), context.get('to_date')
+        if end:
+            end += dt.timedelta(days=1)
+        if timestamp:
+            start, end = (
+                company_midnight(d) if d else None for d in [start, end])
         condition = Literal(True)
-        if context.get('from_date'):
-            condition &= column >= context['from_date']
-        if context.get('to_date'):
-            condition &= column < context['to_date'] + dt.timedelta(days=1)
+        if start:
+            condition &= column >= start
+        if end:
+            condition &= column < end
         return condition
+
+    @classmethod
+    def _local(cls, timestamp):
+        """Return the UTC timestamp column in the company's timezone, where
+        the database knows timezones (not SQLite)"""
+        timezone = company_timezone()
+        if timezone and backend.name != 'sqlite':
+            return AtTimeZone(AtTimeZone(timestamp, 'UTC'), timezone)
+        return timestamp
 
     @classmethod
     def _of_employee(cls, column):
@@ -225,22 +261,23 @@ class ReportMixin:
         follow_up = pool.get('crm.follow_up').__table__()
         opportunity = pool.get('crm.opportunity').__table__()
         parts = []
-        for table, where, date, employee, rule, counter in [
-                (party, customers_in_use(party), party.create_date,
+        for table, where, date, timestamp, employee, rule, counter in [
+                (party, customers_in_use(party), party.create_date, True,
                     party.owner, 'party.party', 'new_customers'),
                 (follow_up, cls._of_company(follow_up.company),
-                    follow_up.date, follow_up.employee, 'crm.follow_up',
-                    'follow_ups'),
+                    follow_up.date, False, follow_up.employee,
+                    'crm.follow_up', 'follow_ups'),
                 (opportunity, cls._of_company(opportunity.company),
-                    opportunity.start_date, opportunity.employee,
+                    opportunity.start_date, False, opportunity.employee,
                     'crm.opportunity', 'opportunities'),
                 ]:
             if owned:
                 where &= employee != Null
             parts.append((table,
-                    where & cls._in_period(date) & cls._of_employee(employee)
-                    & rule_where(rule, table),
-                    {**key(date, employee), counter: Literal(1)}))
+                    where & cls._in_period(date, timestamp)
+                    & cls._of_employee(employee) & rule_where(rule, table),
+                    {**key(cls._local(date) if timestamp else date, employee),
+                        counter: Literal(1)}))
         return parts
 
     @classmethod
@@ -451,7 +488,7 @@ class Source(ReportMixin, ModelSQL, ModelView):
         return [
             (party,
                 customers_in_use(party)
-                & cls._in_period(party.create_date)
+                & cls._in_period(party.create_date, timestamp=True)
                 & cls._of_employee(party.owner)
                 & rule_where('party.party', party),
                 {'source': party.customer_source, 'customers': Literal(1)}),

@@ -2,11 +2,13 @@
 # this repository contains the full copyright notices and license terms.
 """The dashboard and reports count only what the user may read."""
 
+import datetime as dt
 from decimal import Decimal
 from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 
+from trytond import backend
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
@@ -254,6 +256,35 @@ class CrmPlusReportTestCase(CrmTestCase):
             (won_amount,), = rows('crm.report.employee', ['won_amount'])
         self.assertIsInstance(won_amount, Decimal)
         self.assertEqual(won_amount, Decimal('1012.50'))
+
+    @with_transaction()
+    def test_new_customers_on_the_company_day(self):
+        "A customer created after midnight in the company counts that day"
+        pool = Pool()
+        Party = pool.get('party.party')
+        world = create_world()
+        world.company.timezone = 'Asia/Shanghai'
+        world.company.save()
+        customer = create_customer(
+            "Night owl", owner=world.employees['sales1'])
+        party = Party.__table__()
+        # 2026-11-01 03:00 in Shanghai
+        Transaction().connection.cursor().execute(*party.update(
+                [party.create_date], [dt.datetime(2026, 10, 31, 19)],
+                where=party.id == customer.id))
+
+        def new_customers(day):
+            return rows('crm.report.source', ['customers'],
+                from_date=day, to_date=day)
+        with acting_as(world.users['sales1']):
+            self.assertEqual(new_customers(dt.date(2026, 11, 1)), [(1,)])
+            self.assertEqual(new_customers(dt.date(2026, 10, 31)), [])
+            if backend.name != 'sqlite':
+                self.assertEqual(rows('crm.report.activity',
+                        ['month', 'new_customers'],
+                        from_date=dt.date(2026, 10, 1),
+                        to_date=dt.date(2026, 11, 30)),
+                    [(dt.date(2026, 11, 1), 1)])
 
     @with_transaction()
     def test_sources_and_customer_status(self):
