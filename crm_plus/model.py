@@ -1,6 +1,7 @@
 # This file is part of crm_plus.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
+import datetime as dt
 import hashlib
 from functools import wraps
 
@@ -12,6 +13,7 @@ from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import (
     Transaction, TransactionError, check_access, inactive_records,
     without_check_access)
@@ -104,6 +106,15 @@ def touch(Model, records):
             {r.id for r in records}, backend.MAX_QUERY_PARAMS):
         cursor.execute(*table.update(
                 [table.id], [table.id], where=reduce_ids(table.id, sub_ids)))
+
+
+def local_midnight(date, timezone):
+    "Return the UTC time at which the date starts in the timezone"
+    start = dt.datetime.combine(date, dt.time())
+    if not timezone:
+        return start
+    start = start.replace(tzinfo=get_tzinfo(timezone))
+    return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def divide(numerator, denominator):

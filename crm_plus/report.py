@@ -20,10 +20,9 @@ from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
-from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import Transaction, check_access, inactive_records
 
-from .model import divide
+from .model import divide, local_midnight
 from .party import CUSTOMER_STATUSES, customers_in_use
 
 OPEN_OPPORTUNITY_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
@@ -58,21 +57,18 @@ def rule_where(model_name, table):
     return condition
 
 
-def company_timezone():
-    "Return the timezone of the company of the context, if any"
+def context_company():
+    "Return the company of the context, if any"
     Company = Pool().get('company.company')
     company_id = Transaction().context.get('company')
     if company_id is not None and company_id >= 0:
-        return Company(company_id).timezone
+        return Company(company_id)
 
 
-def company_midnight(date):
-    "Return the UTC time the day starts at in the company's timezone"
-    timezone = company_timezone()
-    if not timezone:
-        return dt.datetime.combine(date, dt.time())
-    start = dt.datetime.combine(date, dt.time(), tzinfo=get_tzinfo(timezone))
-    return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+def company_timezone():
+    "Return the timezone of the company of the context, if any"
+    company = context_company()
+    return company.timezone if company else None
 
 
 class ReportContext(ModelView):
@@ -194,8 +190,10 @@ class ReportMixin:
         if end:
             end += dt.timedelta(days=1)
         if timestamp:
+            timezone = company_timezone()
             start, end = (
-                company_midnight(d) if d else None for d in [start, end])
+                local_midnight(d, timezone) if d else None
+                for d in [start, end])
         condition = Literal(True)
         if start:
             condition &= column >= start
@@ -229,13 +227,11 @@ class ReportMixin:
         """Return the amount in currency converted at date to the currency
         of the company, by the last rates before it as Currency.compute
         does; NULL where a rate is missing"""
-        pool = Pool()
-        Company = pool.get('company.company')
-        Rate = pool.get('currency.currency.rate')
-        company_id = Transaction().context.get('company')
-        if company_id is None or company_id < 0:
+        Rate = Pool().get('currency.currency.rate')
+        company = context_company()
+        if not company:
             return amount
-        company_currency = Company(company_id).currency.id
+        company_currency = company.currency.id
 
         def rate_of(currency):
             rate = Rate.__table__()

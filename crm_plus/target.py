@@ -22,7 +22,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import TargetError, TargetValidationError
-from .model import RuleCheckedExportMixin, check_write_rule, touch
+from .model import (
+    RuleCheckedExportMixin, check_write_rule, local_midnight, touch)
 from .party import customers_in_use
 
 KPIS = [
@@ -228,7 +229,7 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         party = Party.__table__()
         return cls.count_by_target(
             targets, party, party.owner, party.create_date,
-            where=customers_in_use(party))
+            where=customers_in_use(party), timestamp=True)
 
     @classmethod
     def _get_completed_follow_ups(cls, targets):
@@ -248,12 +249,13 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
             where=opportunity.state == 'won')
 
     @classmethod
-    def count_by_target(
-            cls, targets, table, employee, date, company=None, where=None):
+    def count_by_target(cls, targets, table, employee, date, company=None,
+            where=None, timestamp=False):
         """Count the rows of table in the period of each target whose
-        employee column is one of the target's owners, in one query"""
+        employee column is one of the target's owners, in one query; a
+        UTC timestamp date column is compared to the days of the company"""
         cursor = Transaction().connection.cursor()
-        rows = list(cls._owner_rows(targets))
+        rows = list(cls._owner_rows(targets, timestamp))
         if not rows:
             return {}
         owners = Values(rows)
@@ -270,12 +272,18 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         return dict(cursor)
 
     @classmethod
-    def _owner_rows(cls, targets):
+    def _owner_rows(cls, targets, timestamp=False):
         """Yield (target, employee, everyone, start, end, company) for each
-        owner of each target; the end date is excluded"""
+        owner of each target; the end is excluded, and a UTC time where
+        timestamp"""
         for target in targets:
+            start = target.start_date
             end = target.end_date + dt.timedelta(days=1)
-            row = [target.start_date, end, target.company.id]
+            if timestamp:
+                timezone = target.company.timezone
+                start = local_midnight(start, timezone)
+                end = local_midnight(end, timezone)
+            row = [start, end, target.company.id]
             for employee_id in target.owner_employees():
                 yield [target.id, employee_id, 0, *row]
             if target.owner_type == 'company':

@@ -218,6 +218,31 @@ class CrmPlusTargetTestCase(CrmTestCase):
         self.assertEqual(Target(empty.id).completed, 0)
 
     @with_transaction()
+    def test_new_customers_on_the_company_day(self):
+        "A customer created after midnight in the company counts that day"
+        pool = Pool()
+        Party = pool.get('party.party')
+        world = create_world()
+        world.company.timezone = 'Asia/Shanghai'
+        world.company.save()
+        customer = create_customer(
+            "Night owl", owner=world.employees['sales1'])
+        party = Party.__table__()
+        # 2026-11-01 03:00 in Shanghai
+        Transaction().connection.cursor().execute(*party.update(
+                [party.create_date], [dt.datetime(2026, 10, 31, 19)],
+                where=party.id == customer.id))
+
+        november, october = [
+            create_target(world, name, '5', kpi='new_customers',
+                start=start, end=end)
+            for name, start, end in [
+                ("November", dt.date(2026, 11, 1), dt.date(2026, 11, 30)),
+                ("October", dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+                ]]
+        self.assertEqual([november.completed, october.completed], [1, 0])
+
+    @with_transaction()
     def test_rules_visibility(self):
         "Employees see their and their subordinates' targets and the company's"
         pool = Pool()
