@@ -33,12 +33,17 @@ def create_campaign(world, budget):
     return campaign
 
 
-def approve(world, expense):
-    "Approve the expense as the requester's supervisor"
-    Request = Pool().get('crm.approval.request')
-    supervisor = expense.employee.supervisor.party.name.lower()
+def submit_and_approve(world, expense):
+    "Submit the expense as the requester, approve it as his supervisor"
+    pool = Pool()
+    Expense = pool.get('crm.expense')
+    Request = pool.get('crm.approval.request')
+    employee = expense.employee
+    with acting_as(world.users[employee.party.name.lower()]):
+        Expense.submit([expense])
+    supervisor = employee.supervisor.party.name.lower()
     with acting_as(world.users[supervisor]):
-        Request.approve([Request(expense.approval.id)])
+        Request.approve([Request(Expense(expense.id).approval.id)])
 
 
 class ExpenseTestCase(CrmTestCase):
@@ -51,9 +56,7 @@ class ExpenseTestCase(CrmTestCase):
         world = create_world()
         campaign = create_campaign(world, 1000)
         expense = create_expense(world, 'junior', 300, campaign=campaign)
-        with acting_as(world.users['junior']):
-            Expense.submit([expense])
-        approve(world, Expense(expense.id))
+        submit_and_approve(world, expense)
 
         with acting_as(world.users['junior']):
             expense = Expense(expense.id)
@@ -70,9 +73,7 @@ class ExpenseTestCase(CrmTestCase):
         Expense = Pool().get('crm.expense')
         world = create_world()
         expense = create_expense(world, 'junior', 300)
-        with acting_as(world.users['junior']):
-            Expense.submit([expense])
-        approve(world, Expense(expense.id))
+        submit_and_approve(world, expense)
 
         with acting_as(world.users['junior']):
             Expense.write([expense], {'actual_amount': Decimal(280)})
@@ -88,9 +89,7 @@ class ExpenseTestCase(CrmTestCase):
         Expense = Pool().get('crm.expense')
         world = create_world()
         expense = create_expense(world, 'junior', 300)
-        with acting_as(world.users['junior']):
-            Expense.submit([expense])
-        approve(world, Expense(expense.id))
+        submit_and_approve(world, expense)
         with acting_as(world.users['junior']):
             with self.assertRaises(RequiredValidationError):
                 Expense.do([Expense(expense.id)])
@@ -136,9 +135,9 @@ class ExpenseTestCase(CrmTestCase):
             create_expense(world, 'junior', 100, campaign=campaign)
             for _ in range(4)]
         with acting_as(world.users['junior']):
-            Expense.submit([waiting, approved, spent])
-        approve(world, Expense(approved.id))
-        approve(world, Expense(spent.id))
+            Expense.submit([waiting])
+        submit_and_approve(world, approved)
+        submit_and_approve(world, spent)
         with acting_as(world.users['junior']):
             Expense.write([spent], {'actual_amount': Decimal(90)})
             Expense.do([spent])

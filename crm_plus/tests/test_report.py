@@ -15,8 +15,8 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_opportunity_of,
-    create_world)
+    CrmTestCase, acting_as, create_customer, create_night_customer,
+    create_opportunity_of, create_world)
 
 
 def make_admin(user):
@@ -260,18 +260,8 @@ class CrmPlusReportTestCase(CrmTestCase):
     @with_transaction()
     def test_new_customers_on_the_company_day(self):
         "A customer created after midnight in the company counts that day"
-        pool = Pool()
-        Party = pool.get('party.party')
         world = create_world()
-        world.company.timezone = 'Asia/Shanghai'
-        world.company.save()
-        customer = create_customer(
-            "Night owl", owner=world.employees['sales1'])
-        party = Party.__table__()
-        # 2026-11-01 03:00 in Shanghai
-        Transaction().connection.cursor().execute(*party.update(
-                [party.create_date], [dt.datetime(2026, 10, 31, 19)],
-                where=party.id == customer.id))
+        create_night_customer(world)
 
         def new_customers(day):
             return rows('crm.report.source', ['customers'],

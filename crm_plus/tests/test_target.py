@@ -21,8 +21,8 @@ from trytond.transaction import Transaction
 from ..exceptions import TargetError
 from ..target import split_value
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_opportunity_of,
-    create_world, run_in_transaction)
+    CrmTestCase, acting_as, create_customer, create_night_customer,
+    create_opportunity_of, create_world, run_in_transaction)
 
 # Long enough for the other transaction to reach the same rows
 CHECK_DELAY = 0.3
@@ -220,18 +220,8 @@ class CrmPlusTargetTestCase(CrmTestCase):
     @with_transaction()
     def test_new_customers_on_the_company_day(self):
         "A customer created after midnight in the company counts that day"
-        pool = Pool()
-        Party = pool.get('party.party')
         world = create_world()
-        world.company.timezone = 'Asia/Shanghai'
-        world.company.save()
-        customer = create_customer(
-            "Night owl", owner=world.employees['sales1'])
-        party = Party.__table__()
-        # 2026-11-01 03:00 in Shanghai
-        Transaction().connection.cursor().execute(*party.update(
-                [party.create_date], [dt.datetime(2026, 10, 31, 19)],
-                where=party.id == customer.id))
+        create_night_customer(world)
 
         november, october = [
             create_target(world, name, '5', kpi='new_customers',

@@ -10,6 +10,7 @@
 """
 
 import base64
+import datetime as dt
 import json
 from contextlib import contextmanager
 from decimal import Decimal
@@ -86,6 +87,20 @@ def create_customer(name, pool=None, owner=None, **values):
         with Transaction().set_user(0):
             Party.write([party], {'owner': owner.id})
     return party
+
+
+def create_night_customer(world):
+    """Create a customer of sales1 at 3 a.m. on 2026-11-01 in Shanghai, the
+    timezone the company is moved to: still October in UTC"""
+    Party = Pool().get('party.party')
+    world.company.timezone = 'Asia/Shanghai'
+    world.company.save()
+    customer = create_customer("Night owl", owner=world.employees['sales1'])
+    party = Party.__table__()
+    Transaction().connection.cursor().execute(*party.update(
+            [party.create_date], [dt.datetime(2026, 10, 31, 19)],
+            where=party.id == customer.id))
+    return customer
 
 
 def create_opportunity(world, salesperson='sales1', **values):
