@@ -17,7 +17,6 @@ from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
-
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields

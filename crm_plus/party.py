@@ -5,8 +5,8 @@
 import datetime as dt
 
 from sql import Literal, Null
-from sql.conditionals import Case
 from sql.aggregate import Count, Max
+from sql.conditionals import Case
 from sql.functions import Lower, Upper
 
 from trytond import backend

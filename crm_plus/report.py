@@ -16,7 +16,6 @@ from sql.conditionals import Case, Coalesce
 from sql.functions import AtTimeZone, DateTrunc
 
 from trytond import backend
-
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
