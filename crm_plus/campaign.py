@@ -19,7 +19,7 @@ from trytond.transaction import Transaction
 from .approval import ApprovalMixin
 from .dictionary import DictionaryMixin
 from .exceptions import CampaignError
-from .model import RuleCheckedExportMixin, check_write_rule
+from .model import RuleCheckedExportMixin, check_write_rule, convert_amount
 from .notify import notify_employees
 
 CLOSED_STATES = {'done', 'cancelled'}
@@ -158,18 +158,26 @@ class Campaign(
 
     @classmethod
     def get_results(cls, campaigns, names):
-        "Count and sum the opportunities of the campaigns in SQL"
+        """Count and sum the opportunities of the campaigns in SQL, the won
+        amounts in the currency of the campaign at the rate of the day won
+        """
         Opportunity = Pool().get('crm.opportunity')
         opportunity = Opportunity.__table__()
+        campaign = cls.__table__()
         cursor = Transaction().connection.cursor()
         results = {c.id: (0, 0, Decimal(0)) for c in campaigns}
         won = opportunity.state == 'won'
+        won_amount = convert_amount(
+            opportunity.amount, opportunity.currency, campaign.currency,
+            opportunity.close_date)
         for sub_ids in grouped_slice(results, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*opportunity.select(
+            cursor.execute(*opportunity.join(
+                    campaign, condition=opportunity.campaign == campaign.id
+                    ).select(
                     opportunity.campaign,
                     Count(Literal(1)),
                     Sum(Case((won, 1), else_=0)),
-                    Sum(Case((won, opportunity.amount), else_=0)),
+                    Sum(Case((won, won_amount), else_=0)),
                     where=reduce_ids(opportunity.campaign, sub_ids),
                     group_by=[opportunity.campaign]))
             for campaign_id, count, won_count, won_amount in cursor:

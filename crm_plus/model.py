@@ -6,6 +6,7 @@ import hashlib
 from functools import wraps
 
 from sql import Cast, Literal, Select
+from sql.conditionals import Case
 from sql.functions import Function
 
 from trytond import backend
@@ -115,6 +116,21 @@ def local_midnight(date, timezone):
         return start
     start = start.replace(tzinfo=get_tzinfo(timezone))
     return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def convert_amount(amount, from_currency, to_currency, date):
+    """Return the SQL amount in from_currency converted to to_currency at
+    date, by the last rates before it as Currency.compute does; NULL where
+    a rate is missing"""
+    Rate = Pool().get('currency.currency.rate')
+
+    def rate_of(currency):
+        rate = Rate.__table__()
+        return rate.select(rate.rate,
+            where=(rate.currency == currency) & (rate.date <= date),
+            order_by=[rate.date.desc], limit=1)
+    return Case((from_currency == to_currency, amount),
+        else_=divide(amount * rate_of(to_currency), rate_of(from_currency)))
 
 
 def divide(numerator, denominator):

@@ -21,7 +21,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, check_access, inactive_records
 
-from .model import divide, local_midnight
+from .model import convert_amount, divide, local_midnight
 from .party import CUSTOMER_STATUSES, customers_in_use
 
 OPEN_OPPORTUNITY_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
@@ -223,23 +223,11 @@ class ReportMixin:
 
     @classmethod
     def _in_company_currency(cls, amount, currency, date):
-        """Return the amount in currency converted at date to the currency
-        of the company, by the last rates before it as Currency.compute
-        does; NULL where a rate is missing"""
-        Rate = Pool().get('currency.currency.rate')
+        "Return the amount in currency converted to the company's at date"
         company = context_company()
         if not company:
             return amount
-        company_currency = company.currency.id
-
-        def rate_of(currency):
-            rate = Rate.__table__()
-            return rate.select(rate.rate,
-                where=(rate.currency == currency) & (rate.date <= date),
-                order_by=[rate.date.desc], limit=1)
-        return Case((currency == company_currency, amount),
-            else_=divide(amount * rate_of(company_currency),
-                rate_of(currency)))
+        return convert_amount(amount, currency, company.currency.id, date)
 
     @classmethod
     def _month(cls, column):

@@ -9,8 +9,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
 from .tools import (
-    CrmTestCase, acting_as, approve, create_opportunity, create_world,
-    move_in_progress)
+    CrmTestCase, acting_as, approve, create_foreign_currency,
+    create_opportunity, create_world, move_in_progress)
 
 
 def today():
@@ -64,15 +64,19 @@ class CampaignTestCase(CrmTestCase):
         campaign = create_campaign(world)
         won = move_in_progress(create_opportunity(
                 world, campaign=campaign, amount=Decimal('1200.50')))
+        # won in a currency worth an eighth of the campaign's
+        won_abroad = move_in_progress(create_opportunity(
+                world, campaign=campaign, amount=Decimal(100),
+                currency=create_foreign_currency(world)))
         create_opportunity(world, campaign=campaign, amount=Decimal(999))
         create_opportunity(world, amount=Decimal(5000))
 
-        Opportunity.win([won])
+        Opportunity.win([won, won_abroad])
 
         campaign = Pool().get('crm.campaign')(campaign.id)
-        self.assertEqual(campaign.opportunity_count, 2)
-        self.assertEqual(campaign.won_count, 1)
-        self.assertEqual(campaign.won_amount, Decimal('1200.50'))
+        self.assertEqual(campaign.opportunity_count, 3)
+        self.assertEqual(campaign.won_count, 2)
+        self.assertEqual(campaign.won_amount, Decimal('1213.00'))
         self.assertEqual(create_campaign(world).won_amount, Decimal(0))
 
     @with_transaction()

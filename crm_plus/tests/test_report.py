@@ -15,8 +15,8 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_night_customer,
-    create_opportunity_of, create_world)
+    CrmTestCase, acting_as, create_customer, create_foreign_currency,
+    create_night_customer, create_opportunity_of, create_world)
 
 
 def make_admin(user):
@@ -229,25 +229,13 @@ class CrmPlusReportTestCase(CrmTestCase):
     @with_transaction()
     def test_staff_won_amount_in_company_currency(self):
         "Won amounts in other currencies are converted at the rate of the day"
-        pool = Pool()
-        Currency = pool.get('currency.currency')
-        Rate = pool.get('currency.currency.rate')
         world = create_world()
         employee = world.employees['sales1']
-        today = pool.get('ir.date').today()
-        company_currency = world.company.currency
-        foreign = Currency(
-            name="Foreign", code='FRN', rounding=Decimal('0.01'))
-        foreign.save()
-        yesterday = today - relativedelta(days=1)
-        Rate.save([
-                Rate(currency=company_currency, date=yesterday,
-                    rate=Decimal(1)),
-                Rate(currency=foreign, date=yesterday, rate=Decimal(4)),
-                Rate(currency=foreign, date=today, rate=Decimal(8)),
-                ])
+        today = Pool().get('ir.date').today()
+        foreign = create_foreign_currency(world)
         customer = create_customer("ACME", owner=employee)
-        for currency, amount in [(company_currency, 1000), (foreign, 100)]:
+        for currency, amount in [
+                (world.company.currency, 1000), (foreign, 100)]:
             create_opportunity_of(world, customer, employee,
                 state='won', close_date=today, amount=Decimal(amount),
                 currency=currency)

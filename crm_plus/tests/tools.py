@@ -89,6 +89,25 @@ def create_customer(name, pool=None, owner=None, **values):
     return party
 
 
+def create_foreign_currency(world):
+    """Create a currency worth an eighth of the company's today (a quarter
+    yesterday)"""
+    pool = Pool()
+    Currency = pool.get('currency.currency')
+    Rate = pool.get('currency.currency.rate')
+    today = pool.get('ir.date').today()
+    yesterday = today - dt.timedelta(days=1)
+    foreign = Currency(name="Foreign", code='FRN', rounding=Decimal('0.01'))
+    foreign.save()
+    Rate.save([
+            Rate(currency=world.company.currency, date=yesterday,
+                rate=Decimal(1)),
+            Rate(currency=foreign, date=yesterday, rate=Decimal(4)),
+            Rate(currency=foreign, date=today, rate=Decimal(8)),
+            ])
+    return foreign
+
+
 def create_night_customer(world):
     """Create a customer of sales1 at 3 a.m. on 2026-11-01 in Shanghai, the
     timezone the company is moved to: still October in UTC"""
