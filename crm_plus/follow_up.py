@@ -117,6 +117,16 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
             cls._update_parties(follow_ups)
 
     @classmethod
+    def on_write(cls, follow_ups, values):
+        callbacks = super().on_write(follow_ups, values)
+        if 'party' in values:
+            # The customers the follow-ups leave lose their figures
+            left = list({f.party.id for f in follow_ups if f.party})
+            callbacks.append(lambda: Pool().get(
+                    'party.party').update_follow_up_stats(left))
+        return callbacks
+
+    @classmethod
     def delete(cls, follow_ups):
         party_ids = {f.party.id for f in follow_ups if f.party}
         super().delete(follow_ups)

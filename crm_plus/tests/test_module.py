@@ -409,10 +409,18 @@ class CrmPlusTestCase(
                 party.next_contact_date),
             (1, days_ago(1), days_ago(-1)))
 
-        FollowUp.delete([follow_up])
-        party = Party(party.id)
+        # moved to another customer, it no longer counts for this one
+        other = create_customer("Other", pool=world.east)
+        FollowUp.write([follow_up], {'party': other.id})
         self.assertEqual(
-            (party.follow_up_count, party.last_contact_date), (0, None))
+            [(p.follow_up_count, p.last_contact_date)
+                for p in Party.browse([party, other])],
+            [(0, None), (1, days_ago(1))])
+
+        FollowUp.delete([follow_up])
+        other = Party(other.id)
+        self.assertEqual(
+            (other.follow_up_count, other.last_contact_date), (0, None))
 
     @with_transaction()
     def test_duplicate_customer_refused(self):
