@@ -6,7 +6,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .model import touch
+from .model import touch_rows
 
 
 def current_employee():
@@ -95,7 +95,7 @@ class Employee(metaclass=PoolMeta):
         in between, the quota and the daily cap would count without it.
         Locking a row updated since the snapshot fails instead, and the
         transaction restarts with a new one."""
-        touch(cls, employees)
+        touch_rows(cls, employees)
 
     def get_crm_quota(self):
         "Return the maximum number of customers the employee may own"

@@ -93,7 +93,7 @@ def check_create_rules(Model, ids):
             record=Model(refused).rec_name))
 
 
-def touch(Model, records):
+def touch_rows(Model, records):
     """Update the rows of the records without changing them.
 
     Unlike Model.lock, it locks them where the transaction is, without

@@ -23,7 +23,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import TargetError, TargetValidationError
 from .model import (
-    RuleCheckedExportMixin, check_write_rule, local_midnight, touch)
+    RuleCheckedExportMixin, check_write_rule, local_midnight, touch_rows)
 from .party import customers_in_use
 
 KPIS = [
@@ -373,7 +373,7 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         parents = {t.parent for t in targets if t.parent}
         if parent:
             parents.add(parent)
-        touch(cls, list(targets) + list(parents))
+        touch_rows(cls, list(targets) + list(parents))
 
     @classmethod
     def check_value_setter(cls, targets):
@@ -433,7 +433,7 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('confirmed')
     def confirm(cls, targets):
-        touch(cls, targets)
+        touch_rows(cls, targets)
         cls.check_decomposition(targets)
 
     @classmethod
