@@ -372,6 +372,7 @@ class TargetConcurrencyTestCase(CrmTestCase):
             return (parent.state, parent.value,
                 sum(c.value for c in parent.children))
         parent_state, value, total = run_in_transaction(DB_NAME, 0, state)
+        self.assertEqual(len(results), 2, results)
         self.assertEqual(list(results.values()).count('done'), 1, results)
         if parent_state == 'confirmed':
             self.assertEqual(total, value)
