@@ -180,9 +180,9 @@ class Campaign(
                     Sum(Case((won, won_amount), else_=0)),
                     where=reduce_ids(opportunity.campaign, sub_ids),
                     group_by=[opportunity.campaign]))
-            for campaign_id, count, won_count, won_amount in cursor:
+            for campaign_id, count, won_count, amount in cursor:
                 results[campaign_id] = (
-                    count, won_count, Decimal(str(won_amount or 0)))
+                    count, won_count, Decimal(str(amount or 0)))
         columns = ['opportunity_count', 'won_count', 'won_amount']
         return {name: {id_: values[columns.index(name)]
                 for id_, values in results.items()}

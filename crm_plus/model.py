@@ -7,7 +7,7 @@ from functools import wraps
 
 from sql import Cast, Literal, Select
 from sql.conditionals import Case
-from sql.functions import Function
+from sql.functions import Function, Round
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -118,10 +118,12 @@ def local_midnight(date, timezone):
     return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def convert_amount(amount, from_currency, to_currency, date):
+def convert_amount(amount, from_currency, to_currency, date, digits=2):
     """Return the SQL amount in from_currency converted to to_currency at
-    date, by the last rates before it as Currency.compute does; NULL where
-    a rate is missing"""
+    date and rounded, by the last rates before it as Currency.compute does.
+
+    It is NULL where a rate is missing, which sums leave out: a report
+    cannot raise for one row as Currency.compute does."""
     Rate = Pool().get('currency.currency.rate')
 
     def rate_of(currency):
@@ -130,15 +132,16 @@ def convert_amount(amount, from_currency, to_currency, date):
             where=(rate.currency == currency) & (rate.date <= date),
             order_by=[rate.date.desc], limit=1)
     return Case((from_currency == to_currency, amount),
-        else_=divide(amount * rate_of(to_currency), rate_of(from_currency)))
+        else_=Round(divide(amount * rate_of(to_currency),
+                rate_of(from_currency)), digits))
 
 
 def divide(numerator, denominator):
     """Return the SQL division of numerator by denominator, in decimals.
 
-    SQLite stores integral Numeric values as integers and divides those as
-    integers; PostgreSQL keeps numeric, which a float would turn into
-    double precision."""
+    SQLite stores Numeric values as text that arithmetic reads as integers
+    when they are whole, and divides integers as integers; PostgreSQL keeps
+    numeric, which a float would turn into double precision."""
     if backend.name == 'sqlite':
         numerator *= Literal(1.0)
     return numerator / denominator

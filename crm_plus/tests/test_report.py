@@ -234,16 +234,22 @@ class CrmPlusReportTestCase(CrmTestCase):
         today = Pool().get('ir.date').today()
         foreign = create_foreign_currency(world)
         customer = create_customer("ACME", owner=employee)
-        for currency, amount in [
-                (world.company.currency, 1000), (foreign, 100)]:
+        for currency, amount, days in [
+                (world.company.currency, 1000, 0),
+                (foreign, 100, 0),  # 12.50 at today's rate
+                (foreign, 100, 1),  # 25 at yesterday's
+                (foreign, 100, 3),  # left out: no rate yet
+                ]:
             create_opportunity_of(world, customer, employee,
-                state='won', close_date=today, amount=Decimal(amount),
-                currency=currency)
+                state='won', close_date=today - relativedelta(days=days),
+                amount=Decimal(amount), currency=currency)
 
         with acting_as(world.users['sales1']):
-            (won_amount,), = rows('crm.report.employee', ['won_amount'])
+            (won, won_amount), = rows('crm.report.employee',
+                ['won_opportunities', 'won_amount'])
+        self.assertEqual(won, 4)
         self.assertIsInstance(won_amount, Decimal)
-        self.assertEqual(won_amount, Decimal('1012.50'))
+        self.assertEqual(won_amount, Decimal('1037.50'))
 
     @with_transaction()
     def test_new_customers_on_the_company_day(self):
