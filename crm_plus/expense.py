@@ -281,6 +281,9 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
                             expense=expense.rec_name))
         elif mode == 'write' and external and 'actual_amount' in values:
             cls.check_actual_amount_writable(expenses)
+        elif mode == 'create' and external:
+            cls.check_actual_amount_writable(
+                [e for e in expenses if e.actual_amount is not None])
 
     @classmethod
     def check_actual_amount_writable(cls, expenses):

@@ -83,6 +83,12 @@ class ExpenseTestCase(CrmTestCase):
                 Expense.write([expense], {'actual_amount': Decimal(500)})
         self.assertEqual(Expense(expense.id).actual_amount, 280)
 
+        # nor is a request created with an amount already spent
+        with acting_as(world.users['junior']):
+            with self.assertRaisesRegex(
+                    AccessError, 'only be changed while it is approved'):
+                Expense.copy([expense], {'actual_amount': Decimal(50)})
+
     @with_transaction()
     def test_spent_needs_actual_amount(self):
         "An expense is not spent without its actual amount"
