@@ -21,7 +21,7 @@ from .approval import ApprovalMixin
 from .campaign import CLOSED_STATES as CAMPAIGN_CLOSED_STATES
 from .dictionary import DictionaryMixin
 from .exceptions import BudgetError
-from .model import RuleCheckedExportMixin, check_write_rule
+from .model import RuleCheckedExportMixin, check_write_rule, touch_rows
 
 # The states of the expenses that use the budget of their campaign
 COMMITTED = ['waiting', 'approved', 'done']
@@ -312,7 +312,15 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
 
     @classmethod
     def check_campaigns_open(cls, expenses):
-        "Refuse to commit money to a campaign that is over or cancelled"
+        """Refuse to commit money to a campaign that is over or cancelled.
+
+        The campaigns are touched first: a submission and a cancellation of
+        the campaign at once are done one after the other, so the
+        cancellation sees the request to cancel, or the submission sees the
+        campaign cancelled."""
+        Campaign = Pool().get('crm.campaign')
+        touch_rows(Campaign, {e.campaign for e in expenses
+                if e.state == 'draft' and e.campaign})
         for expense in expenses:
             campaign = expense.campaign
             if (expense.state == 'draft' and campaign
