@@ -314,13 +314,15 @@ class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
     def check_campaigns_open(cls, expenses):
         """Refuse to commit money to a campaign that is over or cancelled.
 
-        The campaigns are touched first: a submission and a cancellation of
-        the campaign at once are done one after the other, so the
-        cancellation sees the request to cancel, or the submission sees the
-        campaign cancelled."""
+        The campaigns are locked, before the transaction does anything, and
+        touched: a submission and a cancellation of the campaign at once are
+        done one after the other, so the cancellation sees the request to
+        cancel, or the submission sees the campaign cancelled."""
         Campaign = Pool().get('crm.campaign')
-        touch_rows(Campaign, {e.campaign for e in expenses
+        campaigns = list({e.campaign for e in expenses
                 if e.state == 'draft' and e.campaign})
+        Campaign.lock(campaigns)
+        touch_rows(Campaign, campaigns)
         for expense in expenses:
             campaign = expense.campaign
             if (expense.state == 'draft' and campaign
