@@ -119,9 +119,10 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
     @classmethod
     def on_write(cls, follow_ups, values):
         callbacks = super().on_write(follow_ups, values)
-        if 'party' in values:
-            # The customers the follow-ups leave lose their figures
-            left = list({f.party.id for f in follow_ups if f.party})
+        # The customers the follow-ups leave lose their figures
+        left = 'party' in values and list(
+            {f.party.id for f in follow_ups if f.party})
+        if left:
             callbacks.append(lambda: Pool().get(
                     'party.party').update_follow_up_stats(left))
         return callbacks
