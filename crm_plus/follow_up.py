@@ -113,14 +113,21 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
     def on_modification(cls, mode, follow_ups, field_names=None):
         super().on_modification(mode, follow_ups, field_names=field_names)
         if mode in {'create', 'write'} and (field_names is None
-                or field_names & {'party', 'date', 'next_contact_date'}):
+                or field_names & (cls._party_fields()
+                    | {'date', 'next_contact_date'})):
             cls._update_parties(follow_ups)
+
+    @classmethod
+    def _party_fields(cls):
+        """The fields whose write may change the customer: preprocess_values
+        may derive the customer from them"""
+        return {'party'}
 
     @classmethod
     def on_write(cls, follow_ups, values):
         callbacks = super().on_write(follow_ups, values)
         # The customers the follow-ups leave lose their figures
-        left = 'party' in values and list(
+        left = bool(values.keys() & cls._party_fields()) and list(
             {f.party.id for f in follow_ups if f.party})
         if left:
             callbacks.append(lambda: Pool().get(

@@ -630,6 +630,10 @@ class FollowUp(metaclass=PoolMeta):
             self.party = self.lead.party
 
     @classmethod
+    def _party_fields(cls):
+        return super()._party_fields() | {'lead'}
+
+    @classmethod
     def preprocess_values(cls, mode, values):
         Lead = Pool().get('crm.lead')
         if values.get('lead') and not values.get('party'):

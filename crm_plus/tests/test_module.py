@@ -423,6 +423,30 @@ class CrmPlusTestCase(
             (other.follow_up_count, other.last_contact_date), (0, None))
 
     @with_transaction()
+    def test_follow_up_moved_by_its_lead(self):
+        "A follow-up put on the lead of another customer moves to it"
+        pool = Pool()
+        Party = pool.get('party.party')
+        FollowUp = pool.get('crm.follow_up')
+        Lead = pool.get('crm.lead')
+        world = create_world()
+        first = create_customer("First", pool=world.east)
+        second = create_customer("Second", pool=world.east)
+        lead = Lead(company=world.company, name="Enquiry", party=second)
+        lead.save()
+        follow_up = FollowUp(company=world.company, party=first,
+            employee=world.employees['sales1'], date=days_ago(1),
+            subject="Call")
+        follow_up.save()
+
+        FollowUp.write([follow_up], {'lead': lead.id})
+        self.assertEqual(FollowUp(follow_up.id).party, second)
+        self.assertEqual(
+            [(p.follow_up_count, p.last_contact_date)
+                for p in Party.browse([first, second])],
+            [(0, None), (1, days_ago(1))])
+
+    @with_transaction()
     def test_duplicate_customer_refused(self):
         "A customer with the name, phone or email of another is refused"
         pool = Pool()
