@@ -2,11 +2,8 @@
 # this repository contains the full copyright notices and license terms.
 """Expense requests: approval before spending, campaign budgets."""
 
-import threading
-import time
 import unittest
 from decimal import Decimal
-from unittest.mock import patch
 
 from trytond import backend
 from trytond.exceptions import UserError
@@ -16,10 +13,7 @@ from trytond.tests.test_tryton import DB_NAME, with_transaction
 
 from .tools import (
     CrmTestCase, acting_as, create_customer, create_expense, create_world,
-    run_in_transaction)
-
-# Long enough for the other transaction to reach the same rows
-CHECK_DELAY = 0.3
+    run_at_once, run_in_transaction, slowed)
 
 
 def create_campaign(world, budget):
@@ -278,42 +272,24 @@ class ExpenseConcurrencyTestCase(CrmTestCase):
     def test_budget_holds_under_concurrent_requests(self):
         "Two requests submitted at once cannot overspend the budget"
         Expense = Pool(DB_NAME).get('crm.expense')
-        committed_amounts = Expense.committed_amounts.__func__
-        barrier = threading.Barrier(2)
-        results = [None, None]
 
-        def slow_committed_amounts(cls, campaigns):
-            amounts = committed_amounts(cls, campaigns)
-            time.sleep(CHECK_DELAY)
-            return amounts
-
-        def submit(index, login, expense_id):
+        def submit(login, expense_id):
+            "Return the call that submits the expense as login"
             user_id = self.users[login]
             context = run_in_transaction(DB_NAME, user_id, lambda: Pool().get(
                     'res.user').get_preferences(context_only=True))
             context['_check_access'] = True
-            barrier.wait()
 
             def do_submit():
                 Expense = Pool().get('crm.expense')
                 Expense.submit(Expense.browse([expense_id]))
-            try:
-                run_in_transaction(DB_NAME, user_id, do_submit, context)
-                results[index] = 'submitted'
-            except UserError as error:
-                results[index] = error.message
+            return user_id, do_submit, context
 
-        with patch.object(Expense, 'committed_amounts',
-                classmethod(slow_committed_amounts)):
-            threads = [threading.Thread(target=submit, args=(i, l, e))
-                for i, (l, e) in enumerate(
-                    zip(['sales1', 'sales2'], self.expenses))]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+        with slowed(Expense, 'committed_amounts'):
+            results = run_at_once(*(submit(l, e)
+                    for l, e in zip(['sales1', 'sales2'], self.expenses)))
 
-        self.assertEqual(results.count('submitted'), 1, results)
+        self.assertEqual(results.count('done'), 1, results)
         self.assertRegex(
-            [r for r in results if r != 'submitted'][0], 'over its budget')
+            [r for r in results if r != 'done'][0], 'over its budget')
 

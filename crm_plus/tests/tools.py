@@ -12,18 +12,25 @@
 import base64
 import datetime as dt
 import json
+import threading
+import time
 from contextlib import contextmanager
 from decimal import Decimal
 from itertools import count
 from types import SimpleNamespace
+from unittest.mock import patch
 
 from trytond import backend
+from trytond.exceptions import UserError
 from trytond.modules.company.tests import create_company, create_employee
 from trytond.pool import Pool
-from trytond.tests.test_tryton import TestCase, activate_module, drop_db
+from trytond.tests.test_tryton import (
+    DB_NAME, TestCase, activate_module, drop_db)
 from trytond.transaction import Transaction, TransactionError
 
 PASSWORD = 'Crm-Plus-2026!'
+# Long enough for a concurrent transaction to reach the same rows
+CHECK_DELAY = 0.3
 NUMBERS = count(1)
 HIERARCHY = [
     ('director', None),
@@ -183,6 +190,40 @@ def run_in_transaction(database, user, func, context=None, retry=10):
             if not retry:
                 raise
             retry -= 1
+
+
+def slowed(Model, method):
+    "Patch the classmethod of Model to wait CHECK_DELAY once it has run"
+    function = getattr(Model, method).__func__
+
+    def slow(cls, *args, **kwargs):
+        result = function(cls, *args, **kwargs)
+        time.sleep(CHECK_DELAY)
+        return result
+    return patch.object(Model, method, classmethod(slow))
+
+
+def run_at_once(*calls):
+    """Run each (user id, func, context) in its own thread and committed
+    transaction, all started together; return for each 'done' or the
+    message of its UserError, None where it crashed"""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, user, func, context):
+        barrier.wait()
+        try:
+            run_in_transaction(DB_NAME, user, func, context)
+            results[index] = 'done'
+        except UserError as error:
+            results[index] = error.message
+    threads = [threading.Thread(target=run, args=(i, *c))
+        for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def create_expense(world, login, amount, **values):
