@@ -77,7 +77,11 @@ class Campaign(
     won_count = fields.Function(
         fields.Integer("Won Opportunities"), 'get_results')
     won_amount = fields.Function(
-        fields.Numeric("Won Amount", digits=(16, 2)), 'get_results')
+        fields.Numeric("Won Amount", digits=(16, 2),
+            help="In the currency of the campaign, at the rate of the day "
+            "won; opportunities won before any rate of their currency are "
+            "left out."),
+        'get_results')
     description = fields.Text("Description", states=_states)
     state = fields.Selection([
             ('draft', "Draft"),

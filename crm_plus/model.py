@@ -118,22 +118,28 @@ def local_midnight(date, timezone):
     return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def convert_amount(amount, from_currency, to_currency, date, digits=2):
+def convert_amount(amount, from_currency, to_currency, date):
     """Return the SQL amount in from_currency converted to to_currency at
-    date and rounded, by the last rates before it as Currency.compute does.
+    date and rounded as to_currency rounds, by the last rates before it as
+    Currency.compute does (ties round away from zero, not to even).
 
     It is NULL where a rate is missing, which sums leave out: a report
     cannot raise for one row as Currency.compute does."""
-    Rate = Pool().get('currency.currency.rate')
+    pool = Pool()
+    Currency = pool.get('currency.currency')
+    Rate = pool.get('currency.currency.rate')
 
     def rate_of(currency):
         rate = Rate.__table__()
         return rate.select(rate.rate,
             where=(rate.currency == currency) & (rate.date <= date),
             order_by=[rate.date.desc], limit=1)
+    currency = Currency.__table__()
+    rounding = currency.select(
+        currency.rounding, where=currency.id == to_currency)
+    converted = divide(amount * rate_of(to_currency), rate_of(from_currency))
     return Case((from_currency == to_currency, amount),
-        else_=Round(divide(amount * rate_of(to_currency),
-                rate_of(from_currency)), digits))
+        else_=Round(divide(converted, rounding)) * rounding)
 
 
 def divide(numerator, denominator):

@@ -80,6 +80,24 @@ class CampaignTestCase(CrmTestCase):
         self.assertEqual(create_campaign(world).won_amount, Decimal(0))
 
     @with_transaction()
+    def test_won_amount_rounded_as_campaign_currency(self):
+        "A campaign in a currency without cents sums whole converted amounts"
+        Opportunity = Pool().get('crm.opportunity')
+        world = create_world()
+        whole = create_foreign_currency(world)
+        whole.rounding = Decimal(1)
+        whole.save()
+        campaign = create_campaign(world, currency=whole)
+        # 100.07 at eight to one is 800.56
+        won = move_in_progress(create_opportunity(
+                world, campaign=campaign, amount=Decimal('100.07')))
+
+        Opportunity.win([won])
+
+        campaign = Pool().get('crm.campaign')(campaign.id)
+        self.assertEqual(campaign.won_amount, Decimal(801))
+
+    @with_transaction()
     def test_participants_reminded_at_start_and_end(self):
         "The responsible and participants hear when a campaign starts or ends"
         pool = Pool()
