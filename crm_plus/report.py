@@ -43,7 +43,7 @@ def rule_where(model_name, table):
     # Even where access is not checked: an export reads the values of the
     # rows it was given that way, and the figures are the user's own
     with check_access():
-        domain = Rule.domain_get(model_name, mode='read')
+        domain = merge_where(Rule.domain_get(model_name, mode='read'))
     if not domain:
         return Literal(True)
     # As root, like Rule.query_get, so the nested searches add no rules
@@ -54,6 +54,57 @@ def rule_where(model_name, table):
         with check_access():
             return table.id.in_(Rule.query_get(model_name, mode='read'))
     return condition
+
+
+def merge_where(domain):
+    """Return the domain with the (field, 'where', subdomain) terms that an
+    OR joins merged into one term on the OR of their subdomains.
+
+    The rules reached through __access__ come as one such term per rule of
+    the target: PostgreSQL evaluates each as a hashed subquery and tests
+    every row against all of them, while one term is one semi-join."""
+    if _is_leaf(domain) or not domain:
+        return domain
+    if domain[0] in {'AND', 'OR'}:
+        operator, terms = domain[0], domain[1:]
+    else:
+        operator, terms = 'AND', domain
+    terms = [merge_where(t) for t in terms]
+    if operator == 'OR':
+        terms = _merge_or_where(terms)
+    return [operator, *terms]
+
+
+def _merge_or_where(terms):
+    flat = []
+    for term in terms:
+        if not _is_leaf(term) and term and term[0] == 'OR':
+            flat.extend(term[1:])
+        else:
+            flat.append(term)
+    merged, wheres = [], {}
+    for term in flat:
+        if (_is_leaf(term) and term[1] == 'where' and len(term) == 3
+                and '.' not in term[0]):
+            if term[0] not in wheres:
+                wheres[term[0]] = []
+                merged.append(term[0])
+            wheres[term[0]].append(term[2])
+        else:
+            merged.append(term)
+    return [_where(t, wheres[t]) if isinstance(t, str) else t
+        for t in merged]
+
+
+def _where(name, domains):
+    if len(domains) == 1:
+        return (name, 'where', domains[0])
+    return (name, 'where', ['OR', *domains])
+
+
+def _is_leaf(domain):
+    return (isinstance(domain, (list, tuple)) and len(domain) > 1
+        and isinstance(domain[0], str) and domain[0] not in {'AND', 'OR'})
 
 
 def context_company():

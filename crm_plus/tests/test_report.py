@@ -14,6 +14,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
+from ..report import merge_where
 from .tools import (
     CrmTestCase, acting_as, create_customer, create_foreign_currency,
     create_night_customer, create_opportunity_of, create_world)
@@ -75,6 +76,42 @@ class CrmPlusReportTestCase(CrmTestCase):
         with acting_as(world.users['sales1']):
             self.assertEqual(rows('crm.report.funnel', ['opportunities'],
                     salesperson=world.employees['junior'].id), [(1,), (1,)])
+
+    @with_transaction()
+    def test_funnel_counts_pool_and_shared_customers(self):
+        "The funnel of a salesperson counts every customer he may read"
+        pool = Pool()
+        Share = pool.get('crm.customer.share')
+        world = create_world()
+        initial, _ = self.create_pipeline(world)
+        emp = world.employees
+        in_pool = create_customer("Pool's", pool=world.east)
+        shared = create_customer(
+            "Shared's", pool=world.east, owner=emp['sales2'])
+        Share(party=shared, employee=emp['sales1'], mode='read').save()
+        for customer, amount in [(in_pool, 7), (shared, 50)]:
+            create_opportunity_of(world, customer, emp['sales2'],
+                stage=initial, probability=10, amount=Decimal(amount))
+
+        with acting_as(world.users['sales1']):
+            funnel = rows('crm.report.funnel',
+                ['stage', 'opportunities', 'amount'])
+
+        self.assertIn((initial, 4, 2057), funnel)
+
+    def test_rules_through_a_relation_merged(self):
+        "The rules reached through one relation become one subquery"
+        domain = ('AND', ('OR', (('company', 'in', (2,)),)),
+            ('OR', ('OR', ('party', 'where', [['owner', '=', None]])),
+                ('OR', ('party', 'where', [['owner', 'in', [25]]])),
+                ('employee', '=', 25)))
+
+        self.assertEqual(merge_where(domain), ['AND',
+                ['OR', ['AND', ('company', 'in', (2,))]],
+                ['OR',
+                    ('party', 'where', ['OR',
+                            [['owner', '=', None]], [['owner', 'in', [25]]]]),
+                    ('employee', '=', 25)]])
 
     @with_transaction()
     def test_weighted_amount_keeps_cents(self):
