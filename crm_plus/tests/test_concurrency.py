@@ -13,10 +13,9 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 
 from .. import customer_import
-from .tools import create_customer, create_world, run_in_transaction
-
-# Long enough for the other transaction to reach the same rows
-CHECK_DELAY = 0.3
+from .tools import (
+    CHECK_DELAY, create_customer, create_world, run_at_once,
+    run_in_transaction, slowed)
 
 
 @unittest.skipIf(backend.name != 'postgresql',
@@ -47,43 +46,29 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
         return context
 
     def claim(self, login, customer_id, context):
-        """Claim the customer as login in its own transaction, as over RPC;
-        return 'claimed' or the message of the refusal"""
-        def do_claim():
-            Party = Pool().get('party.party')
-            Party.claim(Party.browse([customer_id]))
+        """Claim the customer as login in its own transaction, as over RPC,
+        in this thread; return 'done' or the message of the refusal"""
         try:
-            run_in_transaction(DB_NAME, self.users[login], do_claim, context)
+            run_in_transaction(
+                DB_NAME, *self.claim_call(login, customer_id, context))
         except UserError as error:
             return error.message
-        return 'claimed'
+        return 'done'
+
+    def claim_call(self, login, customer_id, context):
+        def claim():
+            Party = Pool().get('party.party')
+            Party.claim(Party.browse([customer_id]))
+        return self.users[login], claim, context
 
     def claim_concurrently(self, claims):
         """Run each (login, customer id) claim in its own thread and
         transaction, all starting together; return what each got"""
         Party = Pool(DB_NAME).get('party.party')
-        check_quota = Party.check_quota.__func__
-        barrier = threading.Barrier(len(claims))
-        results = [None] * len(claims)
-
-        def slow_check_quota(cls, parties, employee):
-            check_quota(cls, parties, employee)
-            time.sleep(CHECK_DELAY)
-
-        def claim(index, login, customer_id):
-            context = self.user_context(login)
-            barrier.wait()
-            results[index] = self.claim(login, customer_id, context)
-
-        with patch.object(
-                Party, 'check_quota', classmethod(slow_check_quota)):
-            threads = [threading.Thread(target=claim, args=(i, *c))
-                for i, c in enumerate(claims)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        return results
+        calls = [self.claim_call(login, customer_id, self.user_context(login))
+            for login, customer_id in claims]
+        with slowed(Party, 'check_quota'):
+            return run_at_once(*calls)
 
     def owners(self):
         def read():
@@ -98,8 +83,8 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
         results = self.claim_concurrently(
             [('sales1', contested), ('sales2', contested)])
 
-        self.assertEqual(results.count('claimed'), 1, results)
-        message, = [r for r in results if r != 'claimed']
+        self.assertEqual(results.count('done'), 1, results)
+        message, = [r for r in results if r != 'done']
         # The loser reads the customer either before the winner commits,
         # or after, when it has left the public pool
         self.assertRegex(message, 'already owns it|in a public pool')
@@ -111,8 +96,8 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
         results = self.claim_concurrently(
             [('junior', first), ('junior', second)])
 
-        self.assertEqual(results.count('claimed'), 1, results)
-        message, = [r for r in results if r != 'claimed']
+        self.assertEqual(results.count('done'), 1, results)
+        message, = [r for r in results if r != 'done']
         self.assertRegex(message, 'quota is 1 customers')
         self.assertEqual(sorted(self.owners()[1:3], key=str),
             ['Junior', None])
@@ -161,7 +146,7 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
             for thread in [first, second]:
                 thread.join()
 
-        self.assertEqual(results['first'], 'claimed')
+        self.assertEqual(results['first'], 'done')
         self.assertRegex(results['second'], 'quota is 1 customers')
         self.assertEqual(self.owners()[3:], ['Manager', None])
 
@@ -169,41 +154,28 @@ class CrmPlusConcurrencyTestCase(RouteTestCase):
         "Two salespeople import the same new customer at once: one does"
         lines = customer_import.CustomerLines
         check_existing = lines.check_existing
-        barrier = threading.Barrier(2)
-        results = [None] * 2
 
         def slow_check_existing(self):
             check_existing(self)
             time.sleep(CHECK_DELAY)
 
-        def import_(index, login, data):
-            barrier.wait()
-
-            def do_import():
+        def import_call(login, data):
+            def import_():
                 pool = Pool()
                 Import = pool.get('crm.customer.import', type='wizard')
                 CustomerPool = pool.get('crm.pool')
                 Import.import_file(data, CustomerPool(self.pool))
-            try:
-                run_in_transaction(DB_NAME, self.users[login], do_import,
-                    {'_check_access': True})
-                results[index] = 'imported'
-            except UserError as error:
-                results[index] = error.description
+            return self.users[login], import_, {'_check_access': True}
 
-        files = [b'name,email\nNew Trading,info@new.example\n',
-            b'name,email\nNew Trading Co,INFO@new.example\n']
         with patch.object(lines, 'check_existing', slow_check_existing):
-            threads = [threading.Thread(target=import_, args=(i, login, f))
-                for i, (login, f) in enumerate(
-                    zip(['sales1', 'sales2'], files))]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            results = run_at_once(
+                import_call('sales1',
+                    b'name,email\nNew Trading,info@new.example\n'),
+                import_call('sales2',
+                    b'name,email\nNew Trading Co,INFO@new.example\n'))
 
-        self.assertEqual(results.count('imported'), 1, results)
-        message, = [r for r in results if r != 'imported']
+        self.assertEqual(results.count('done'), 1, results)
+        message, = [r for r in results if r != 'done']
         self.assertRegex(message, r'already has "INFO@new.example"'
             r'|already has "info@new.example"')
 

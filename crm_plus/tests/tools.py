@@ -206,7 +206,7 @@ def slowed(Model, method):
 def run_at_once(*calls):
     """Run each (user id, func, context) in its own thread and committed
     transaction, all started together; return for each 'done' or the
-    message of its UserError, None where it crashed"""
+    message and description of its UserError, None where it crashed"""
     barrier = threading.Barrier(len(calls))
     results = [None] * len(calls)
 
@@ -216,7 +216,8 @@ def run_at_once(*calls):
             run_in_transaction(DB_NAME, user, func, context)
             results[index] = 'done'
         except UserError as error:
-            results[index] = error.message
+            results[index] = ' '.join(
+                filter(None, [error.message, error.description]))
     threads = [threading.Thread(target=run, args=(i, *c))
         for i, c in enumerate(calls)]
     for thread in threads:
