@@ -273,6 +273,24 @@ class ReportMixin:
         return column == Transaction().context.get('company', -1)
 
     @classmethod
+    def _customer_of_company(cls, party):
+        """Return the condition that the customer is in use and belongs to
+        the company: its owner works for it, or, without owner, it waits
+        in one of its pools or in none"""
+        pool = Pool()
+        employee = pool.get('company.employee').__table__()
+        customer_pool = pool.get('crm.pool').__table__()
+        company = Transaction().context.get('company', -1)
+        return customers_in_use(party) & (
+            party.owner.in_(employee.select(
+                    employee.id, where=employee.company == company))
+            | ((party.owner == Null) & (
+                    (party.pool == Null)
+                    | party.pool.in_(customer_pool.select(
+                            customer_pool.id,
+                            where=customer_pool.company == company)))))
+
+    @classmethod
     def _in_company_currency(cls, amount, currency, date):
         "Return the amount in currency converted to the company's at date"
         company = context_company()
@@ -296,7 +314,8 @@ class ReportMixin:
         opportunity = pool.get('crm.opportunity').__table__()
         parts = []
         for table, where, date, timestamp, employee, rule, counter in [
-                (party, customers_in_use(party), party.create_date, True,
+                (party, cls._customer_of_company(party),
+                    party.create_date, True,
                     party.owner, 'party.party', 'new_customers'),
                 (follow_up, cls._of_company(follow_up.company),
                     follow_up.date, False, follow_up.employee,
@@ -522,7 +541,7 @@ class Source(ReportMixin, ModelSQL, ModelView):
         opportunity = pool.get('crm.opportunity').__table__()
         return [
             (party,
-                customers_in_use(party)
+                cls._customer_of_company(party)
                 & cls._in_period(party.create_date, timestamp=True)
                 & cls._of_employee(party.owner)
                 & rule_where('party.party', party),
@@ -560,7 +579,7 @@ class CustomerStatus(ReportMixin, ModelSQL, ModelView):
             Min(party.id).as_('id'),
             party.customer_status.as_('customer_status'),
             Count(Literal(1)).as_('customers'),
-            where=customers_in_use(party)
+            where=cls._customer_of_company(party)
             & cls._of_employee(party.owner)
             & rule_where('party.party', party),
             group_by=[party.customer_status])

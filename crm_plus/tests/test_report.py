@@ -10,6 +10,7 @@ from dateutil.relativedelta import relativedelta
 
 from trytond import backend
 from trytond.model.exceptions import AccessError
+from trytond.modules.company.tests import create_company, create_employee
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
@@ -306,6 +307,32 @@ class CrmPlusReportTestCase(CrmTestCase):
                         from_date=dt.date(2026, 10, 1),
                         to_date=dt.date(2026, 11, 30)),
                     [(dt.date(2026, 11, 1), 1)])
+
+    @with_transaction()
+    def test_customers_counted_in_their_company(self):
+        "Reports count the customers owned or pooled in the user's company"
+        CustomerPool = Pool().get('crm.pool')
+        world = create_world()
+        other = create_company("Other Co", currency=world.company.currency)
+        elsewhere = CustomerPool(name="Elsewhere", company=other)
+        elsewhere.save()
+        stranger = create_employee(other, "Stranger")
+        create_customer("Ours", pool=world.east)
+        create_customer("Unpooled")
+        create_customer("Ours from elsewhere", pool=elsewhere,
+            owner=world.employees['sales2'])
+        create_customer("Pooled elsewhere", pool=elsewhere)
+        create_customer("Owned elsewhere", pool=elsewhere, owner=stranger)
+        create_customer("Owned from here", pool=world.east, owner=stranger)
+        make_admin(world.users['sales1'])
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual(
+                rows('crm.report.customer_status', ['customers']), [(3,)])
+            self.assertEqual(
+                rows('crm.report.source', ['customers']), [(3,)])
+            self.assertEqual(
+                rows('crm.report.activity', ['new_customers']), [(3,)])
 
     @with_transaction()
     def test_sources_and_customer_status(self):
