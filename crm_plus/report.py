@@ -65,7 +65,7 @@ def merge_where(domain):
     every row against all of them, while one term is one semi-join."""
     if _is_leaf(domain) or not domain:
         return domain
-    if domain[0] in {'AND', 'OR'}:
+    if isinstance(domain[0], str) and domain[0] in {'AND', 'OR'}:
         operator, terms = domain[0], domain[1:]
     else:
         operator, terms = 'AND', domain
