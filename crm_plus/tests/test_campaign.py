@@ -81,21 +81,21 @@ class CampaignTestCase(CrmTestCase):
 
     @with_transaction()
     def test_won_amount_rounded_as_campaign_currency(self):
-        "A campaign in a currency without cents sums whole converted amounts"
+        "A campaign sums amounts converted and rounded as its currency"
         Opportunity = Pool().get('crm.opportunity')
         world = create_world()
-        whole = create_foreign_currency(world)
-        whole.rounding = Decimal(1)
-        whole.save()
-        campaign = create_campaign(world, currency=whole)
         # 100.07 at eight to one is 800.56
-        won = move_in_progress(create_opportunity(
-                world, campaign=campaign, amount=Decimal('100.07')))
+        campaigns = {digits: create_campaign(world,
+                currency=create_foreign_currency(
+                    world, code=f'D{digits}', digits=digits))
+            for digits in [0, 2]}
+        Opportunity.win([move_in_progress(create_opportunity(
+                        world, campaign=c, amount=Decimal('100.07')))
+                for c in campaigns.values()])
 
-        Opportunity.win([won])
-
-        campaign = Pool().get('crm.campaign')(campaign.id)
-        self.assertEqual(campaign.won_amount, Decimal(801))
+        won_amounts = {digits: Pool().get('crm.campaign')(c.id).won_amount
+            for digits, c in campaigns.items()}
+        self.assertEqual(won_amounts, {0: Decimal(801), 2: Decimal('800.56')})
 
     @with_transaction()
     def test_participants_reminded_at_start_and_end(self):

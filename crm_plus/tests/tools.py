@@ -96,7 +96,7 @@ def create_customer(name, pool=None, owner=None, **values):
     return party
 
 
-def create_foreign_currency(world):
+def create_foreign_currency(world, code='FRN', digits=2):
     """Create a currency worth an eighth of the company's today (a quarter
     yesterday)"""
     pool = Pool()
@@ -104,11 +104,13 @@ def create_foreign_currency(world):
     Rate = pool.get('currency.currency.rate')
     today = pool.get('ir.date').today()
     yesterday = today - dt.timedelta(days=1)
-    foreign = Currency(name="Foreign", code='FRN', rounding=Decimal('0.01'))
+    foreign = Currency(name=code, code=code,
+        rounding=Decimal(1).scaleb(-digits), digits=digits)
     foreign.save()
+    if not Rate.search([('currency', '=', world.company.currency.id)]):
+        Rate.save([Rate(currency=world.company.currency, date=yesterday,
+                    rate=Decimal(1))])
     Rate.save([
-            Rate(currency=world.company.currency, date=yesterday,
-                rate=Decimal(1)),
             Rate(currency=foreign, date=yesterday, rate=Decimal(4)),
             Rate(currency=foreign, date=today, rate=Decimal(8)),
             ])
