@@ -77,9 +77,9 @@ class Campaign(
     won_count = fields.Function(
         fields.Integer("Won Opportunities"), 'get_results')
     won_amount = fields.Function(
-        fields.Numeric("Won Amount", digits=(16, 2),
+        fields.Numeric("Won Amount", digits='currency',
             help="In the currency of the campaign, at the rate of the day "
-            "won; opportunities won before any rate of their currency are "
+            "won; opportunities won before both currencies had a rate are "
             "left out."),
         'get_results')
     description = fields.Text("Description", states=_states)

@@ -393,7 +393,7 @@ class EmployeeActivity(ReportMixin, ModelSQL, ModelView):
     won_amount = fields.Numeric(
         "Won Amount", digits=(16, 2), readonly=True,
         help="In the currency of the company, at the rate of the day won; "
-        "opportunities won before any rate of their currency are left out.")
+        "opportunities won before both currencies had a rate are left out.")
     contract_amount = fields.Function(
         fields.Numeric("Contract Amount", digits=(16, 2)), 'get_amounts')
     received_amount = fields.Function(
