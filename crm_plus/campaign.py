@@ -185,8 +185,12 @@ class Campaign(
                     where=reduce_ids(opportunity.campaign, sub_ids),
                     group_by=[opportunity.campaign]))
             for campaign_id, count, won_count, amount in cursor:
-                results[campaign_id] = (
-                    count, won_count, Decimal(str(amount or 0)))
+                results[campaign_id] = (count, won_count, amount)
+        # SQLite sums the rounded amounts as floats
+        for campaign in campaigns:
+            count, won_count, amount = results[campaign.id]
+            results[campaign.id] = (count, won_count,
+                campaign.currency.round(Decimal(str(amount or 0))))
         columns = ['opportunity_count', 'won_count', 'won_amount']
         return {name: {id_: values[columns.index(name)]
                 for id_, values in results.items()}

@@ -98,6 +98,19 @@ class CampaignTestCase(CrmTestCase):
         self.assertEqual(won_amounts, {0: Decimal(801), 2: Decimal('800.56')})
 
     @with_transaction()
+    def test_won_amount_summed_exactly(self):
+        "The won amounts add up to the cent"
+        Opportunity = Pool().get('crm.opportunity')
+        world = create_world()
+        campaign = create_campaign(world)
+        Opportunity.win([move_in_progress(create_opportunity(
+                        world, campaign=campaign, amount=Decimal(amount)))
+                for amount in ['0.10', '0.20']])
+
+        campaign = Pool().get('crm.campaign')(campaign.id)
+        self.assertEqual(str(campaign.won_amount), '0.30')
+
+    @with_transaction()
     def test_participants_reminded_at_start_and_end(self):
         "The responsible and participants hear when a campaign starts or ends"
         pool = Pool()
