@@ -98,7 +98,7 @@ def create_customer(name, pool=None, owner=None, **values):
 
 def create_foreign_currency(world, code='FRN', digits=2):
     """Create a currency worth an eighth of the company's today (a quarter
-    yesterday)"""
+    yesterday); the company's currency has a rate of 1 since ever"""
     pool = Pool()
     Currency = pool.get('currency.currency')
     Rate = pool.get('currency.currency.rate')
@@ -107,9 +107,6 @@ def create_foreign_currency(world, code='FRN', digits=2):
     foreign = Currency(name=code, code=code,
         rounding=Decimal(1).scaleb(-digits), digits=digits)
     foreign.save()
-    if not Rate.search([('currency', '=', world.company.currency.id)]):
-        Rate.save([Rate(currency=world.company.currency, date=yesterday,
-                    rate=Decimal(1))])
     Rate.save([
             Rate(currency=foreign, date=yesterday, rate=Decimal(4)),
             Rate(currency=foreign, date=today, rate=Decimal(8)),
