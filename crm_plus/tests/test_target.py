@@ -344,5 +344,9 @@ class TargetConcurrencyTestCase(CrmTestCase):
         parent_state, value, total = run_in_transaction(DB_NAME, 0, state)
         self.assertNotIn(None, results, results)
         self.assertEqual(results.count('done'), 1, results)
+        confirmed, changed = results
         if parent_state == 'confirmed':
             self.assertEqual(total, value)
+            self.assertRegex(changed, 'confirmed decomposition of "Year"')
+        else:
+            self.assertRegex(confirmed, r'add up to 11(\.0+)? instead')
