@@ -5,7 +5,7 @@ import datetime as dt
 import hashlib
 from functools import wraps
 
-from sql import Cast, Column, Literal, Select
+from sql import Cast, Literal, Select
 from sql.conditionals import Case
 from sql.functions import Function, Round
 
@@ -135,16 +135,12 @@ def convert_amount(amount, from_currency, to_currency, date):
             where=(rate.currency == currency) & (rate.date <= date),
             order_by=[rate.date.desc], limit=1)
 
-    def of_currency(name):
-        currency = Currency.__table__()
-        return currency.select(
-            Column(currency, name), where=currency.id == to_currency)
-    rounding = of_currency('rounding')
+    currency = Currency.__table__()
+    rounding = currency.select(
+        currency.rounding, where=currency.id == to_currency)
     converted = divide(amount * rate_of(to_currency), rate_of(from_currency))
-    # The last round drops the float noise of SQLite's multiplication
     return Case((from_currency == to_currency, amount),
-        else_=Round(Round(divide(converted, rounding)) * rounding,
-            of_currency('digits')))
+        else_=Round(divide(converted, rounding)) * rounding)
 
 
 def divide(numerator, denominator):
