@@ -4,7 +4,6 @@
 
 import threading
 import time
-import unittest
 from unittest.mock import patch
 
 from trytond import backend
@@ -14,20 +13,14 @@ from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 
 from .. import customer_import
 from .tools import (
-    CHECK_DELAY, create_customer, create_world, run_at_once,
-    run_in_transaction, slowed)
+    CHECK_DELAY, CommittedDataMixin, create_customer, create_world,
+    postgresql_only, run_at_once, run_in_transaction, slowed)
 
 
-@unittest.skipIf(backend.name != 'postgresql',
-    "SQLite serializes every transaction")
-class CrmPlusConcurrencyTestCase(RouteTestCase):
+@postgresql_only
+class CrmPlusConcurrencyTestCase(CommittedDataMixin, RouteTestCase):
     "Test concurrent claims"
     module = 'crm_plus'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        run_in_transaction(DB_NAME, 0, cls.create_data)
 
     @classmethod
     def create_data(cls):

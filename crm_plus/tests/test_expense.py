@@ -2,18 +2,17 @@
 # this repository contains the full copyright notices and license terms.
 """Expense requests: approval before spending, campaign budgets."""
 
-import unittest
 from decimal import Decimal
 
-from trytond import backend
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, RequiredValidationError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, with_transaction
 
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_expense, create_world,
-    run_at_once, run_in_transaction, slowed)
+    CommittedDataMixin, CrmTestCase, acting_as, create_customer,
+    create_expense, create_world, postgresql_only, run_at_once,
+    run_in_transaction, slowed)
 
 
 def create_campaign(world, budget):
@@ -250,15 +249,9 @@ class ExpenseTestCase(CrmTestCase):
                 Expense.delete([Expense(expense.id)])
 
 
-@unittest.skipIf(backend.name != 'postgresql',
-    "SQLite serializes every transaction")
-class ExpenseConcurrencyTestCase(CrmTestCase):
+@postgresql_only
+class ExpenseConcurrencyTestCase(CommittedDataMixin, CrmTestCase):
     "Test concurrent expense requests"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        run_in_transaction(DB_NAME, 0, cls.create_data)
 
     @classmethod
     def create_data(cls):

@@ -5,21 +5,16 @@
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase, with_transaction
+from trytond.tests.test_tryton import RouteTestCase, with_transaction
 
 from .tools import (
-    RPCError, acting_as, create_customer, create_world, rpc,
-    run_in_transaction)
+    CommittedDataMixin, RPCError, acting_as, create_customer, create_world,
+    rpc)
 
 
-class CrmPlusLeadTestCase(RouteTestCase):
+class CrmPlusLeadTestCase(CommittedDataMixin, RouteTestCase):
     "Test leads"
     module = 'crm_plus'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        run_in_transaction(DB_NAME, 0, cls.create_data)
 
     @classmethod
     def create_data(cls):

@@ -3,15 +3,14 @@
 """Emails posted to the real inbound_email route of the sales inbox."""
 
 import threading
-import unittest
 from email.message import EmailMessage
 from pathlib import Path
 
-from trytond import backend
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase, with_transaction
+from trytond.tests.test_tryton import RouteTestCase, with_transaction
 
-from .tools import create_customer, create_world, run_in_transaction
+from .tools import (
+    CommittedDataMixin, create_customer, create_world, postgresql_only)
 
 EMAILS = Path(__file__).parent / 'emails'
 LOGGER = 'crm_plus.mail_gateway'
@@ -31,14 +30,9 @@ def message(message_id, subject, sender='carol@unknown.test', body="Hi",
     return msg.as_bytes()
 
 
-class CrmPlusMailGatewayTestCase(RouteTestCase):
+class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
     "Test the mail gateway that turns emails into leads"
     module = 'crm_plus'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        run_in_transaction(DB_NAME, 0, cls.create_data)
 
     @classmethod
     def create_data(cls):
@@ -280,8 +274,7 @@ class CrmPlusMailGatewayTestCase(RouteTestCase):
             thread.join()
         return statuses
 
-    @unittest.skipIf(backend.name != 'postgresql',
-        "SQLite serializes every transaction")
+    @postgresql_only
     def test_concurrent_same_message_id(self):
         "The same email posted twice at once creates one lead"
         data = message('race@a.test', "Race")
@@ -289,8 +282,7 @@ class CrmPlusMailGatewayTestCase(RouteTestCase):
         self.assertEqual(self.post_at_once([data, data]), [204, 204])
         self.assertEqual(self.counts()[:2], (before[0] + 1, before[1] + 1))
 
-    @unittest.skipIf(backend.name != 'postgresql',
-        "SQLite serializes every transaction")
+    @postgresql_only
     def test_concurrent_round_robin(self):
         "Two emails at once go to two different members of the team"
         self.assertEqual(self.post_at_once([

@@ -3,11 +3,9 @@
 """Sales targets: decomposition, completed values and who may set them."""
 
 import datetime as dt
-import unittest
 from contextlib import nullcontext
 from decimal import Decimal
 
-from trytond import backend
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
@@ -17,9 +15,9 @@ from trytond.transaction import Transaction
 from ..exceptions import TargetError
 from ..target import split_value
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_night_customer,
-    create_opportunity_of, create_world, run_at_once, run_in_transaction,
-    slowed)
+    CommittedDataMixin, CrmTestCase, acting_as, create_customer,
+    create_night_customer, create_opportunity_of, create_world,
+    postgresql_only, run_at_once, run_in_transaction, slowed)
 
 YEAR_START = dt.date(2026, 1, 1)
 YEAR_END = dt.date(2026, 12, 31)
@@ -299,15 +297,9 @@ class CrmPlusTargetTestCase(CrmTestCase):
                 note(target, 'progress', "Mine?")
 
 
-@unittest.skipIf(backend.name != 'postgresql',
-    "SQLite serializes every transaction")
-class TargetConcurrencyTestCase(CrmTestCase):
+@postgresql_only
+class TargetConcurrencyTestCase(CommittedDataMixin, CrmTestCase):
     "Test a confirmation and a change of the decomposition at once"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        run_in_transaction(DB_NAME, 0, cls.create_data)
 
     @classmethod
     def create_data(cls):

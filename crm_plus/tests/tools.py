@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from itertools import count
 from types import SimpleNamespace
+from unittest import skipIf
 from unittest.mock import patch
 
 from trytond import backend
@@ -282,6 +283,25 @@ class CrmTestCase(TestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         drop_db()
+
+
+class CommittedDataMixin:
+    """Commit the data of create_data once for the tests of the class: they
+    run their own transactions, as concurrent users or a server do"""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        run_in_transaction(DB_NAME, 0, cls.create_data)
+
+    @classmethod
+    def create_data(cls):
+        raise NotImplementedError
+
+
+# Concurrency needs two transactions at once
+postgresql_only = skipIf(backend.name != 'postgresql',
+    "SQLite serializes every transaction")
 
 
 def create_opportunity_of(world, party, employee, **values):
