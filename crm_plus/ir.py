@@ -68,4 +68,6 @@ class Cron(metaclass=PoolMeta):
                     "Remind Opportunity Signing Dates"),
                 ('crm.campaign|remind_participants',
                     "Remind Campaign Participants"),
+                ('inbound.email.rule|crm_make_leads',
+                    "Make the Leads of Pending Emails"),
                 ])

@@ -17,6 +17,8 @@ from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
+from sql import Literal
+
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
@@ -47,6 +49,7 @@ FATAL_DEFECTS = (
     email_errors.InvalidBase64CharactersDefect,
     email_errors.InvalidBase64LengthDefect,
     )
+BATCH_SIZE = 100
 MAX_PARTS = 100
 MAX_DEPTH = 10
 SUBJECT_SIZE = 250
@@ -311,50 +314,100 @@ class Lead(metaclass=PoolMeta):
 
     @classmethod
     def from_inbound_email(cls, inbound_email, rule):
-        """Create a lead from the email, or add the email to the lead it
-        answers; a refused email is logged and its reason stored"""
-        Configuration = Pool().get('crm.configuration')
-        max_size = Configuration(1).lead_attachment_max_size
-        try:
-            parsed = parse_email(bytes(inbound_email.data or b''), max_size)
-        except Rejection as rejection:
-            return cls._reject(inbound_email, rejection)
-        except (TransactionError, backend.DatabaseOperationalError):
-            raise
-        except Exception:
-            logger.exception(
-                "inbound email to %s unreadable", inbound_email.inbox.rec_name)
-            return cls._reject(inbound_email, Rejection('unreadable'))
-        received = cls._received_lead(parsed.message_id)
-        if received:
-            return cls._reject(inbound_email, Rejection(
-                    'duplicate', email=parsed.message_id, lead=received))
-        lead = cls._lead_answered(parsed, rule.crm_company)
-        if not lead:
-            lead = cls._lead_from_email(parsed, rule)
-            lead.save()
-        cls._attach_email(lead, parsed)
-        inbound_email.crm_reason = None
-        logger.info("inbound email to %s: %s stored on lead %s",
-            inbound_email.inbox.rec_name, parsed.message_id, lead.number)
-        return lead
+        """Keep the email for the leads job of the rule.
+
+        The job runs once the delivery is committed: in a worker when the
+        queue has one, otherwise at the end of the request.  Each run makes
+        the leads of all the pending emails of the rule, so a worker that
+        falls behind catches up in batches."""
+        Rule = Pool().get('inbound.email.rule')
+        inbound_email.crm_pending = True
+        Rule.__queue__.crm_make_leads([rule])
 
     @classmethod
-    def _received_lead(cls, message_id):
-        """Return the name of the lead that already stores the Message-ID.
+    def make_from_emails(cls, rule, inbound_emails):
+        """Create a lead from each email of the rule, or add the email to
+        the lead it answers, in the order received; a refused email is
+        logged and its reason stored"""
+        pool = Pool()
+        InboundEmail = pool.get('inbound.email')
+        LeadEmail = pool.get('crm.lead.email')
+        Attachment = pool.get('ir.attachment')
+        deliveries = cls._parse_inbound_emails(inbound_emails)
+        received = cls._received_leads({p.message_id for _, p in deliveries})
+        leads = {}  # Message-ID: lead, of the emails accepted so far
+        new_leads, accepted, duplicates = [], [], []
+        for inbound_email, parsed in deliveries:
+            if parsed.message_id in received or parsed.message_id in leads:
+                duplicates.append((inbound_email, parsed.message_id))
+                continue
+            lead = cls._lead_answered(parsed, rule.crm_company, leads)
+            if not lead:
+                lead = cls._lead_from_email(parsed, rule)
+                new_leads.append(lead)
+            leads[parsed.message_id] = lead
+            accepted.append((inbound_email, parsed, lead))
+        cls.save(new_leads)
+        LeadEmail.save([cls._lead_email(l, p) for _, p, l in accepted])
+        Attachment.save([
+                Attachment(resource=lead, name=name, type='data', data=data)
+                for _, parsed, lead in accepted
+                for name, data in parsed.attachments])
+        for inbound_email, parsed, lead in accepted:
+            inbound_email.result = lead
+            logger.info("inbound email to %s: %s stored on lead %s",
+                inbound_email.inbox.rec_name, parsed.message_id, lead.number)
+        for inbound_email, message_id in duplicates:
+            lead = received.get(message_id) or leads[message_id].rec_name
+            cls._reject(inbound_email, Rejection(
+                    'duplicate', email=message_id, lead=lead))
+        InboundEmail.save(inbound_emails)
 
-        On PostgreSQL, a lock on the Message-ID, kept until the end of the
+    @classmethod
+    def _parse_inbound_emails(cls, inbound_emails):
+        """Return the (inbound email, ParsedEmail) of the readable emails,
+        marking them all as processed"""
+        Configuration = Pool().get('crm.configuration')
+        max_size = Configuration(1).lead_attachment_max_size
+        deliveries = []
+        for inbound_email in inbound_emails:
+            inbound_email.crm_pending = False
+            inbound_email.crm_reason = None
+            try:
+                deliveries.append((inbound_email, parse_email(
+                            bytes(inbound_email.data or b''), max_size)))
+            except Rejection as rejection:
+                cls._reject(inbound_email, rejection)
+            except (TransactionError, backend.DatabaseOperationalError):
+                raise
+            except Exception:
+                logger.exception("inbound email to %s unreadable",
+                    inbound_email.inbox.rec_name)
+                cls._reject(inbound_email, Rejection('unreadable'))
+        return deliveries
+
+    @classmethod
+    def _received_leads(cls, message_ids):
+        """Return the name of the lead that already stores each of the
+        Message-IDs, by Message-ID.
+
+        On PostgreSQL, a lock on each Message-ID, kept until the end of the
         transaction, makes a concurrent delivery of the same email wait,
         and the search runs in a new transaction to see what that delivery
         committed meanwhile; the unique constraint is the last guard."""
         LeadEmail = Pool().get('crm.lead.email')
-        domain = [('message_id', '=', message_id)]
-        if not wait_for_lock(f'crm.lead.email,{message_id}'):
-            emails = LeadEmail.search(domain, limit=1)
-            return emails[0].lead.rec_name if emails else None
+        message_ids = sorted(message_ids)
+        if not message_ids:
+            return {}
+
+        def search():
+            return {e.message_id: e.lead.rec_name for e in LeadEmail.search(
+                    [('message_id', 'in', message_ids)])}
+        locked = [wait_for_lock(f'crm.lead.email,{m}') for m in message_ids]
+        if not all(locked):
+            return search()
         with Transaction().new_transaction(readonly=True):
-            emails = LeadEmail.search(domain, limit=1)
-            return emails[0].lead.rec_name if emails else None
+            return search()
 
     @classmethod
     def _reject(cls, inbound_email, rejection):
@@ -363,9 +416,13 @@ class Lead(metaclass=PoolMeta):
             inbound_email.inbox.rec_name, rejection.reason, rejection.values)
 
     @classmethod
-    def _lead_answered(cls, parsed, company):
-        "Return the lead that the email answers, if any"
+    def _lead_answered(cls, parsed, company, leads):
+        """Return the lead that the email answers, if any, looking first at
+        the leads by Message-ID of the emails just processed"""
         LeadEmail = Pool().get('crm.lead.email')
+        for reference in reversed(parsed.references):
+            if reference in leads:
+                return leads[reference]
         if parsed.references:
             emails = LeadEmail.search([
                     ('message_id', 'in', parsed.references[-50:]),
@@ -375,12 +432,12 @@ class Lead(metaclass=PoolMeta):
                 return emails[0].lead
         match = LEAD_TOKEN.search(parsed.subject)
         if match:
-            leads = cls.search([
+            found = cls.search([
                     ('number', '=', match.group(1).upper()),
                     ('company', '=', company.id),
                     ], limit=1)
-            if leads:
-                return leads[0]
+            if found:
+                return found[0]
 
     @classmethod
     def _lead_from_email(cls, parsed, rule):
@@ -403,17 +460,11 @@ class Lead(metaclass=PoolMeta):
             )
 
     @classmethod
-    def _attach_email(cls, lead, parsed):
-        pool = Pool()
-        LeadEmail = pool.get('crm.lead.email')
-        Attachment = pool.get('ir.attachment')
-        LeadEmail(
+    def _lead_email(cls, lead, parsed):
+        LeadEmail = Pool().get('crm.lead.email')
+        return LeadEmail(
             lead=lead, message_id=parsed.message_id, sender=parsed.sender,
-            subject=parsed.subject, date=parsed.date,
-            body=parsed.body).save()
-        Attachment.save([
-                Attachment(resource=lead, name=name, type='data', data=data)
-                for name, data in parsed.attachments])
+            subject=parsed.subject, date=parsed.date, body=parsed.body)
 
 
 class InboundEmail(metaclass=PoolMeta):
@@ -421,6 +472,42 @@ class InboundEmail(metaclass=PoolMeta):
     crm_reason = fields.Char(
         "Refusal Reason", readonly=True,
         help="Why the email made no lead.")
+    crm_pending = fields.Boolean(
+        "Waiting for the Leads Job", readonly=True,
+        help="The email waits for the job that makes the leads.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t,
+                (t.rule, Index.Equality()), (t.id, Index.Range()),
+                where=t.crm_pending == Literal(True)))
+
+    @classmethod
+    def default_crm_pending(cls):
+        return False
+
+    @classmethod
+    def crm_take_pending(cls, rule, limit, ids=None):
+        """Lock and return the oldest pending emails of the rule, at most
+        limit and among ids when given, skipping those another job holds"""
+        if ids is not None and not ids:
+            return []
+        transaction = Transaction()
+        database = transaction.database
+        table = cls.__table__()
+        where = (table.rule == rule.id) & (table.crm_pending == Literal(True))
+        if ids is not None:
+            where &= table.id.in_(ids)
+        query = table.select(
+            table.id, where=where, order_by=[table.id.asc], limit=limit)
+        if database.has_select_for():
+            For = database.get_select_for_skip_locked()
+            query.for_ = For('UPDATE')
+        cursor = transaction.connection.cursor()
+        cursor.execute(*query)
+        return cls.browse([id_ for id_, in cursor])
 
     def _as_dict(self, raw):
         # The rules match on this dictionary before any action runs: a
@@ -450,3 +537,54 @@ class Rule(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls.action.selection.append((ACTION, "Create or Update CRM Lead"))
+
+    @classmethod
+    def crm_make_leads(cls, rules=None):
+        """Make the leads of the pending emails of the rules, or of all the
+        lead rules, committing batch after batch.
+
+        An email that fails its batch in an unforeseen way is found by
+        taking the emails of that batch one at a time: it alone is
+        refused, the others make their leads."""
+        pool = Pool()
+        Lead = pool.get('crm.lead')
+        InboundEmail = pool.get('inbound.email')
+        transaction = Transaction()
+        if rules is None:
+            rules = cls.search([('action', '=', ACTION)])
+        for rule in rules:
+            size, suspects = BATCH_SIZE, None
+            while True:
+                emails = InboundEmail.crm_take_pending(rule, size, suspects)
+                if not emails:
+                    if suspects is None:
+                        break
+                    size, suspects = BATCH_SIZE, None
+                    continue
+                try:
+                    Lead.make_from_emails(rule, emails)
+                except (TransactionError, backend.DatabaseOperationalError):
+                    raise
+                except Exception as exception:
+                    transaction.rollback()
+                    if size > 1:
+                        size, suspects = 1, [e.id for e in emails]
+                        continue
+                    cls._crm_refuse(rule, emails[0].id, exception)
+                if suspects is not None:
+                    suspects.remove(emails[0].id)
+                transaction.commit()
+
+    @classmethod
+    def _crm_refuse(cls, rule, email_id, exception):
+        "Refuse the email whose lead could not be made, saying why"
+        pool = Pool()
+        InboundEmail = pool.get('inbound.email')
+        Lead = pool.get('crm.lead')
+        logger.exception("inbound email %s: no lead could be made", email_id)
+        for inbound_email in InboundEmail.crm_take_pending(
+                rule, 1, [email_id]):
+            inbound_email.crm_pending = False
+            Lead._reject(inbound_email, Rejection(
+                    'lead_failed', error=str(exception)[:300]))
+            inbound_email.save()

@@ -5,9 +5,11 @@
 import threading
 from email.message import EmailMessage
 from pathlib import Path
+from unittest.mock import patch
 
 from trytond.pool import Pool
 from trytond.tests.test_tryton import RouteTestCase, with_transaction
+from trytond.transaction import Transaction
 
 from .tools import (
     CommittedDataMixin, create_customer, create_world, postgresql_only)
@@ -257,6 +259,85 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
     def test_unknown_inbox(self):
         "An unknown inbox identifier is not found"
         self.assertEqual(self.post(message('x@a.test', "x"), 'unknown'), 404)
+
+    @with_transaction(user=0)
+    def store_pending(self, *messages):
+        """Store the messages as the route does, waiting for the leads job;
+        return their ids"""
+        pool = Pool()
+        Email = pool.get('inbound.email')
+        Rule = pool.get('inbound.email.rule')
+        rule, = Rule.search([('inbox.identifier', '=', self.identifier)])
+        emails = [Email(inbox=rule.inbox, rule=rule, data=m, data_type='raw',
+                crm_pending=True) for m in messages]
+        Email.save(emails)
+        Transaction().commit()
+        return [e.id for e in emails]
+
+    @with_transaction(user=0)
+    def make_leads(self):
+        "Run the leads job of every lead rule"
+        Pool().get('inbound.email.rule').crm_make_leads()
+
+    @with_transaction()
+    def outcomes(self, ids):
+        "Return the (pending, refusal reason, result) of the inbound emails"
+        Email = Pool().get('inbound.email')
+        return [(e.crm_pending, e.crm_reason, str(e.result or '') or None)
+            for e in Email.browse(ids)]
+
+    def test_pending_emails_made_in_one_batch(self):
+        "The job makes the leads of the waiting emails in the order received"
+        before = self.counts()
+        ids = self.store_pending(
+            message('batch-1@a.test', "Need motors", sender='m@one.test'),
+            message('batch-2@a.test', "Re: Need motors", sender='m@one.test',
+                In_Reply_To='<batch-1@a.test>'),
+            message('batch-1@a.test', "Need motors", sender='m@one.test'),
+            message('batch-3@a.test', "Need belts", sender='b@two.test'))
+        with self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.make_leads()
+        first = self.lead_of('batch-1@a.test')
+        self.assertEqual(self.lead_of('batch-2@a.test')['id'], first['id'])
+        self.assertEqual(first['emails'], 2)
+        last = self.lead_of('batch-3@a.test')
+        self.assertLess(first['number'], last['number'])
+        self.assertEqual(self.counts()[:2], (before[0] + 2, before[1] + 3))
+        outcomes = self.outcomes(ids)
+        self.assertEqual([o[0] for o in outcomes], [False] * 4)
+        self.assertEqual([o[2] for o in outcomes], [
+                f"crm.lead,{first['id']}", f"crm.lead,{first['id']}", None,
+                f"crm.lead,{last['id']}"])
+        self.assertIn(first['number'], outcomes[2][1])
+        self.assertIn('refused: duplicate', logs.output[0])
+
+    def test_email_failing_its_batch_refused_alone(self):
+        "An email whose lead cannot be saved is refused, the others not"
+        Lead = Pool(self.db_name).get('crm.lead')
+        lead_from_email = Lead._lead_from_email
+
+        def unsavable_for_poison(cls, parsed, rule):
+            lead = lead_from_email(parsed, rule)
+            if parsed.sender.startswith('poison@'):
+                lead.name = None
+            return lead
+        ids = self.store_pending(
+            message('fine-1@a.test', "Need gears", sender='g@one.test'),
+            message('poison@a.test', "Need nothing", sender='poison@x.test'),
+            message('fine-2@a.test', "Need chains", sender='c@two.test'))
+        with patch.object(Lead, '_lead_from_email',
+                    classmethod(unsavable_for_poison)), \
+                self.assertLogs(LOGGER, 'ERROR'):
+            self.make_leads()
+        fine_1, poison, fine_2 = self.outcomes(ids)
+        self.assertEqual(fine_1,
+            (False, None, f"crm.lead,{self.lead_of('fine-1@a.test')['id']}"))
+        self.assertEqual(fine_2,
+            (False, None, f"crm.lead,{self.lead_of('fine-2@a.test')['id']}"))
+        pending, reason, result = poison
+        self.assertEqual((pending, result), (False, None))
+        self.assertIn("No lead could be made", reason)
+        self.assertIn('"Title"', reason)
 
     def post_at_once(self, messages):
         "Post the messages together, each from its own thread"
