@@ -541,7 +541,7 @@ class Rule(metaclass=PoolMeta):
     @classmethod
     def crm_make_leads(cls, rules=None):
         """Make the leads of the pending emails of the rules, or of all the
-        lead rules, committing batch after batch.
+        lead rules, committing each batch before taking the next.
 
         An email that fails its batch in an unforeseen way is found by
         taking the emails of that batch one at a time: it alone is
@@ -552,9 +552,13 @@ class Rule(metaclass=PoolMeta):
         transaction = Transaction()
         if rules is None:
             rules = cls.search([('action', '=', ACTION)])
+        made = False
         for rule in rules:
             size, suspects = BATCH_SIZE, None
             while True:
+                if made:
+                    transaction.commit()
+                    made = False
                 emails = InboundEmail.crm_take_pending(rule, size, suspects)
                 if not emails:
                     if suspects is None:
@@ -571,9 +575,12 @@ class Rule(metaclass=PoolMeta):
                         size, suspects = 1, [e.id for e in emails]
                         continue
                     cls._crm_refuse(rule, emails[0].id, exception)
+                made = True
                 if suspects is not None:
                     suspects.remove(emails[0].id)
-                transaction.commit()
+                elif len(emails) < size:
+                    # The last batch: its transaction commits it
+                    break
 
     @classmethod
     def _crm_refuse(cls, rule, email_id, exception):

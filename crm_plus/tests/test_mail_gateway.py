@@ -11,6 +11,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import RouteTestCase, with_transaction
 from trytond.transaction import Transaction
 
+from .. import mail_gateway
 from .tools import (
     CommittedDataMixin, create_customer, create_world, postgresql_only)
 
@@ -276,8 +277,9 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
 
     @with_transaction(user=0)
     def make_leads(self):
-        "Run the leads job of every lead rule"
+        "Run the leads job of every lead rule, as the cron does"
         Pool().get('inbound.email.rule').crm_make_leads()
+        Transaction().commit()
 
     @with_transaction()
     def outcomes(self, ids):
@@ -312,7 +314,8 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         self.assertIn('refused: duplicate', logs.output[0])
 
     def test_email_failing_its_batch_refused_alone(self):
-        "An email whose lead cannot be saved is refused, the others not"
+        """An email whose lead cannot be saved is refused, the others of its
+        batch and of the next one make their leads"""
         Lead = Pool(self.db_name).get('crm.lead')
         lead_from_email = Lead._lead_from_email
 
@@ -327,6 +330,7 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
             message('fine-2@a.test', "Need chains", sender='c@two.test'))
         with patch.object(Lead, '_lead_from_email',
                     classmethod(unsavable_for_poison)), \
+                patch.object(mail_gateway, 'BATCH_SIZE', 2), \
                 self.assertLogs(LOGGER, 'ERROR'):
             self.make_leads()
         fine_1, poison, fine_2 = self.outcomes(ids)
