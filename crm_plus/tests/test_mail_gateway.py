@@ -3,6 +3,7 @@
 """Emails posted to the real inbound_email route of the sales inbox."""
 
 import threading
+import time
 from email.message import EmailMessage
 from pathlib import Path
 from unittest.mock import patch
@@ -13,7 +14,8 @@ from trytond.transaction import Transaction
 
 from .. import mail_gateway
 from .tools import (
-    CommittedDataMixin, create_customer, create_world, postgresql_only)
+    CHECK_DELAY, CommittedDataMixin, create_customer, create_world,
+    postgresql_only, run_at_once)
 
 EMAILS = Path(__file__).parent / 'emails'
 LOGGER = 'crm_plus.mail_gateway'
@@ -342,6 +344,33 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         self.assertEqual((pending, result), (False, None))
         self.assertIn("No lead could be made", reason)
         self.assertIn('"Title"', reason)
+
+    @postgresql_only
+    def test_concurrent_jobs_share_the_emails(self):
+        "Two leads jobs at once take each waiting email once, in one of them"
+        Lead = Pool(self.db_name).get('crm.lead')
+        make_from_emails = Lead.make_from_emails
+        taken = []
+
+        def record_and_wait(cls, rule, emails):
+            taken.extend(e.id for e in emails)
+            make_from_emails(rule, emails)
+            time.sleep(CHECK_DELAY)
+        ids = self.store_pending(*(message(
+                    f'job-{i}@a.test', "Need pipes", sender=f'j{i}@x.test')
+                for i in range(6)))
+
+        def make_leads():
+            Pool().get('inbound.email.rule').crm_make_leads()
+        with patch.object(Lead, 'make_from_emails',
+                classmethod(record_and_wait)):
+            self.assertEqual(run_at_once(
+                    (0, make_leads, {}), (0, make_leads, {})),
+                ['done', 'done'])
+        self.assertEqual(sorted(taken), ids)
+        outcomes = self.outcomes(ids)
+        self.assertEqual([o[:2] for o in outcomes], [(False, None)] * 6)
+        self.assertEqual(len({o[2] for o in outcomes}), 6)
 
     def post_at_once(self, messages):
         "Post the messages together, each from its own thread"
