@@ -19,7 +19,8 @@ from html.parser import HTMLParser
 
 from sql import Literal
 
-from trytond import backend
+from trytond import backend, config
+from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
@@ -49,7 +50,7 @@ FATAL_DEFECTS = (
     email_errors.InvalidBase64CharactersDefect,
     email_errors.InvalidBase64LengthDefect,
     )
-BATCH_SIZE = 100
+BATCH_SIZE = 50
 MAX_PARTS = 100
 MAX_DEPTH = 10
 SUBJECT_SIZE = 250
@@ -314,15 +315,21 @@ class Lead(metaclass=PoolMeta):
 
     @classmethod
     def from_inbound_email(cls, inbound_email, rule):
-        """Keep the email for the leads job of the rule.
+        """Make the lead of the email, or, when a queue worker runs, keep the
+        email for the leads job of the rule.
 
-        The job runs once the delivery is committed: in a worker when the
-        queue has one, otherwise at the end of the request.  Each run makes
-        the leads of all the pending emails of the rule, so a worker that
-        falls behind catches up in batches."""
+        The job runs once the delivery is committed and makes the leads of
+        all the pending emails of the rule, so a worker that falls behind
+        catches up in batches.  Without a worker, trytond would run the job
+        after the request but not the tasks that it queues, like those of
+        the triggers on leads."""
         Rule = Pool().get('inbound.email.rule')
-        inbound_email.crm_pending = True
-        Rule.__queue__.crm_make_leads([rule])
+        if config.getboolean('queue', 'worker', default=False):
+            inbound_email.crm_pending = True
+            Rule.__queue__.crm_make_leads([rule])
+        else:
+            cls.make_from_emails(rule, [inbound_email])
+            return inbound_email.result
 
     @classmethod
     def make_from_emails(cls, rule, inbound_emails):
@@ -539,19 +546,18 @@ class Rule(metaclass=PoolMeta):
         cls.action.selection.append((ACTION, "Create or Update CRM Lead"))
 
     @classmethod
-    def crm_make_leads(cls, rules=None):
-        """Make the leads of the pending emails of the rules, or of all the
-        lead rules, committing each batch before taking the next.
+    def crm_make_leads(cls, rules):
+        """Make the leads of the pending emails of the rules, one job at a
+        time per rule, committing each batch before taking the next.
 
-        An email that fails its batch in an unforeseen way is found by
-        taking the emails of that batch one at a time: it alone is
-        refused, the others make their leads."""
+        A batch that fails on a user error (the lead of one email is not
+        valid) is taken again one email at a time: that email alone is
+        refused, the others make their leads.  Any other error leaves the
+        emails pending for the next run."""
         pool = Pool()
         Lead = pool.get('crm.lead')
         InboundEmail = pool.get('inbound.email')
         transaction = Transaction()
-        if rules is None:
-            rules = cls.search([('action', '=', ACTION)])
         made = False
         for rule in rules:
             size, suspects = BATCH_SIZE, None
@@ -559,6 +565,10 @@ class Rule(metaclass=PoolMeta):
                 if made:
                     transaction.commit()
                     made = False
+                # A concurrent job of the rule waits, then fails on the
+                # emails taken here: trytond runs it again once they are
+                # committed, so replies find the leads of their batch
+                wait_for_lock(f'inbound.email.rule,{rule.id}')
                 emails = InboundEmail.crm_take_pending(rule, size, suspects)
                 if not emails:
                     if suspects is None:
@@ -567,14 +577,15 @@ class Rule(metaclass=PoolMeta):
                     continue
                 try:
                     Lead.make_from_emails(rule, emails)
-                except (TransactionError, backend.DatabaseOperationalError):
-                    raise
-                except Exception as exception:
+                except UserError as error:
                     transaction.rollback()
                     if size > 1:
+                        logger.warning("inbound emails to %s: a batch of %s "
+                            "failed (%s), taken again one at a time",
+                            rule.inbox.rec_name, len(emails), error.message)
                         size, suspects = 1, [e.id for e in emails]
                         continue
-                    cls._crm_refuse(rule, emails[0].id, exception)
+                    cls._crm_refuse(rule, emails[0].id, error)
                 made = True
                 if suspects is not None:
                     suspects.remove(emails[0].id)
@@ -583,15 +594,22 @@ class Rule(metaclass=PoolMeta):
                     break
 
     @classmethod
-    def _crm_refuse(cls, rule, email_id, exception):
-        "Refuse the email whose lead could not be made, saying why"
+    def crm_queue_leads(cls):
+        """Queue the leads job of the lead rules, for the emails that a
+        failed job left pending"""
+        rules = cls.search([('action', '=', ACTION)])
+        if rules:
+            cls.__queue__.crm_make_leads(rules)
+
+    @classmethod
+    def _crm_refuse(cls, rule, email_id, error):
+        "Refuse the email whose lead is not valid, saying why"
         pool = Pool()
         InboundEmail = pool.get('inbound.email')
         Lead = pool.get('crm.lead')
-        logger.exception("inbound email %s: no lead could be made", email_id)
         for inbound_email in InboundEmail.crm_take_pending(
                 rule, 1, [email_id]):
             inbound_email.crm_pending = False
-            Lead._reject(inbound_email, Rejection(
-                    'lead_failed', error=str(exception)[:300]))
+            reason = ' '.join(filter(None, [error.message, error.description]))
+            Lead._reject(inbound_email, Rejection('lead_failed', error=reason))
             inbound_email.save()

@@ -4,10 +4,12 @@
 
 import threading
 import time
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 from unittest.mock import patch
 
+from trytond import config
 from trytond.pool import Pool
 from trytond.tests.test_tryton import RouteTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -15,7 +17,7 @@ from trytond.transaction import Transaction
 from .. import mail_gateway
 from .tools import (
     CHECK_DELAY, CommittedDataMixin, create_customer, create_world,
-    postgresql_only, run_at_once)
+    postgresql_only, run_at_once, slowed)
 
 EMAILS = Path(__file__).parent / 'emails'
 LOGGER = 'crm_plus.mail_gateway'
@@ -33,6 +35,19 @@ def message(message_id, subject, sender='carol@unknown.test', body="Hi",
         msg[name.replace('_', '-')] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+@contextmanager
+def queue_worker():
+    "Configure trytond as when a queue worker runs the queued tasks"
+    if not config.has_section('queue'):
+        config.add_section('queue')
+    worker = config.get('queue', 'worker')
+    config.set('queue', 'worker', 'True')
+    try:
+        yield
+    finally:
+        config.set('queue', 'worker', worker or 'False')
 
 
 class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
@@ -279,8 +294,10 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
 
     @with_transaction(user=0)
     def make_leads(self):
-        "Run the leads job of every lead rule, as the cron does"
-        Pool().get('inbound.email.rule').crm_make_leads()
+        "Run the leads job of the sales inbox, as a worker does"
+        Rule = Pool().get('inbound.email.rule')
+        Rule.crm_make_leads(
+            Rule.search([('inbox.identifier', '=', self.identifier)]))
         Transaction().commit()
 
     @with_transaction()
@@ -313,6 +330,7 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
                 f"crm.lead,{first['id']}", f"crm.lead,{first['id']}", None,
                 f"crm.lead,{last['id']}"])
         self.assertIn(first['number'], outcomes[2][1])
+        self.assertEqual(len(logs.output), 1)
         self.assertIn('refused: duplicate', logs.output[0])
 
     def test_email_failing_its_batch_refused_alone(self):
@@ -333,8 +351,10 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         with patch.object(Lead, '_lead_from_email',
                     classmethod(unsavable_for_poison)), \
                 patch.object(mail_gateway, 'BATCH_SIZE', 2), \
-                self.assertLogs(LOGGER, 'ERROR'):
+                self.assertLogs(LOGGER, 'WARNING') as logs:
             self.make_leads()
+        self.assertIn('taken again one at a time', logs.output[0])
+        self.assertIn('refused: lead_failed', logs.output[1])
         fine_1, poison, fine_2 = self.outcomes(ids)
         self.assertEqual(fine_1,
             (False, None, f"crm.lead,{self.lead_of('fine-1@a.test')['id']}"))
@@ -344,6 +364,39 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         self.assertEqual((pending, result), (False, None))
         self.assertIn("No lead could be made", reason)
         self.assertIn('"Title"', reason)
+
+    def test_unexpected_error_leaves_emails_pending(self):
+        "An error that is not the email's leaves the batch for the next run"
+        Lead = Pool(self.db_name).get('crm.lead')
+
+        def broken(cls, parsed, rule):
+            raise RuntimeError("broken")
+        ids = self.store_pending(
+            message('later-1@a.test', "Need rails", sender='r@one.test'),
+            message('later-2@a.test', "Need bolts", sender='b@two.test'))
+        with patch.object(Lead, '_lead_from_email', classmethod(broken)), \
+                self.assertRaises(RuntimeError):
+            self.make_leads()
+        self.assertEqual(self.outcomes(ids), [(True, None, None)] * 2)
+        self.make_leads()
+        self.assertEqual([o[:2] for o in self.outcomes(ids)],
+            [(False, None)] * 2)
+        self.assertNotEqual(self.lead_of('later-1@a.test')['id'],
+            self.lead_of('later-2@a.test')['id'])
+
+    def test_email_queued_for_a_worker(self):
+        "With a queue worker, the route keeps the email for the leads job"
+        before = self.counts()
+        with queue_worker():
+            self.assertEqual(self.post(message(
+                        'queued@a.test', "Need cables", sender='q@one.test')),
+                204)
+        self.assertEqual(self.counts(), before)
+        self.assertEqual(self.last_inbound_email(), (None, None))
+        self.make_leads()
+        lead = self.lead_of('queued@a.test')
+        self.assertEqual(self.last_inbound_email(),
+            (None, f"crm.lead,{lead['id']}"))
 
     @postgresql_only
     def test_concurrent_jobs_share_the_emails(self):
@@ -361,7 +414,8 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
                 for i in range(6)))
 
         def make_leads():
-            Pool().get('inbound.email.rule').crm_make_leads()
+            Rule = Pool().get('inbound.email.rule')
+            Rule.crm_make_leads(Rule.search([]))
         with patch.object(Lead, 'make_from_emails',
                 classmethod(record_and_wait)):
             self.assertEqual(run_at_once(
@@ -371,6 +425,26 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         outcomes = self.outcomes(ids)
         self.assertEqual([o[:2] for o in outcomes], [(False, None)] * 6)
         self.assertEqual(len({o[2] for o in outcomes}), 6)
+
+    @postgresql_only
+    def test_concurrent_jobs_keep_replies_with_their_lead(self):
+        "A reply taken while another job makes its lead joins that lead"
+        Lead = Pool(self.db_name).get('crm.lead')
+        self.store_pending(
+            message('thread-1@a.test', "Need tubes", sender='t@one.test'),
+            message('thread-2@a.test', "Re: Need tubes", sender='t@one.test',
+                In_Reply_To='<thread-1@a.test>'))
+
+        def make_leads():
+            Rule = Pool().get('inbound.email.rule')
+            Rule.crm_make_leads(Rule.search([]))
+        with slowed(Lead, 'make_from_emails'), \
+                patch.object(mail_gateway, 'BATCH_SIZE', 1):
+            self.assertEqual(run_at_once(
+                    (0, make_leads, {}), (0, make_leads, {})),
+                ['done', 'done'])
+        self.assertEqual(self.lead_of('thread-2@a.test')['id'],
+            self.lead_of('thread-1@a.test')['id'])
 
     def post_at_once(self, messages):
         "Post the messages together, each from its own thread"
