@@ -12,14 +12,15 @@ the database with ``python -O trytond`` (the werkzeug server of
 email in five comes from a known customer, the others from new senders,
 each with a new Message-ID.
 
-The route stores the email and queues the leads job of its rule, which
-makes the leads of all the pending emails.  Two configurations:
+Two configurations:
 
 - with a worker (``[queue] worker = True`` and ``python -O trytond-worker``
-  beside the server), as in production: 1, 2 and 4 parallel senders; the
-  time runs from the first post until the last lead is made;
-- without (the default): the job runs at the end of each request, so each
-  response comes after its lead; 1 sender.
+  beside the server), as in production: the route stores the email and
+  queues the leads job of its rule, which makes the leads of all the
+  pending emails; 1, 2 and 4 parallel senders; the time runs from the
+  first post until the last lead is made;
+- without (the default): the route makes the lead in the request; 1
+  sender.
 
 Raw: the same work by hand-written SQL over one connection, one
 transaction per email: the Message-ID lock and check, the inbound email,
@@ -176,7 +177,8 @@ def post_all(port, path, messages, senders, conn):
     deadline = time.perf_counter() + 300
     while (made := count_leads(conn)) < expected:
         if time.perf_counter() > deadline:
-            raise SystemExit(f'{expected - made} leads missing after 5 min')
+            raise SystemExit(f'{expected - made} leads missing after 5 min, '
+                'see trytond.log and the refused inbound emails')
         time.sleep(0.005)
     made = time.perf_counter() - started
     return len(messages) / posted, len(messages) / made
