@@ -68,6 +68,6 @@ class Cron(metaclass=PoolMeta):
                     "Remind Opportunity Signing Dates"),
                 ('crm.campaign|remind_participants',
                     "Remind Campaign Participants"),
-                ('inbound.email.rule|crm_queue_leads',
+                ('inbound.email.rule|crm_make_pending_leads',
                     "Make the Leads of Pending Emails"),
                 ])

@@ -230,9 +230,13 @@ def _text(part):
     except LookupError:
         raise Rejection('charset_unknown', charset=_clean_line(charset)[:50])
     try:
-        return payload.decode(charset)
-    except UnicodeDecodeError:
+        text = payload.decode(charset)
+        # Some codecs, like UTF-7, decode to lone surrogates, which no
+        # database column stores
+        text.encode('utf-8')
+    except UnicodeError:
         raise Rejection('charset_invalid', charset=charset)
+    return text
 
 
 def _attachment(part, index, max_size):
@@ -328,14 +332,14 @@ class Lead(metaclass=PoolMeta):
             inbound_email.crm_pending = True
             Rule.__queue__.crm_make_leads([rule])
         else:
-            cls.make_from_emails(rule, [inbound_email])
-            return inbound_email.result
+            lead, = cls.make_from_emails(rule, [inbound_email])
+            return lead
 
     @classmethod
     def make_from_emails(cls, rule, inbound_emails):
         """Create a lead from each email of the rule, or add the email to
-        the lead it answers, in the order received; a refused email is
-        logged and its reason stored"""
+        the lead it answers, in the order received, and return the lead of
+        each email; a refused email is logged and its reason stored"""
         pool = Pool()
         InboundEmail = pool.get('inbound.email')
         LeadEmail = pool.get('crm.lead.email')
@@ -368,7 +372,10 @@ class Lead(metaclass=PoolMeta):
             lead = received.get(message_id) or leads[message_id].rec_name
             cls._reject(inbound_email, Rejection(
                     'duplicate', email=message_id, lead=lead))
-        InboundEmail.save(inbound_emails)
+        # The route saves the email it delivers in the request
+        InboundEmail.save([e for e in inbound_emails if e.id is not None])
+        lead_of = {id(e): lead for e, _, lead in accepted}
+        return [lead_of.get(id(e)) for e in inbound_emails]
 
     @classmethod
     def _parse_inbound_emails(cls, inbound_emails):
@@ -548,68 +555,108 @@ class Rule(metaclass=PoolMeta):
     @classmethod
     def crm_make_leads(cls, rules):
         """Make the leads of the pending emails of the rules, one job at a
-        time per rule, committing each batch before taking the next.
-
-        A batch that fails on a user error (the lead of one email is not
-        valid) is taken again one email at a time: that email alone is
-        refused, the others make their leads.  Any other error leaves the
-        emails pending for the next run."""
-        pool = Pool()
-        Lead = pool.get('crm.lead')
-        InboundEmail = pool.get('inbound.email')
+        time per rule, committing each batch before taking the next"""
         transaction = Transaction()
-        made = False
-        for rule in rules:
-            size, suspects = BATCH_SIZE, None
-            while True:
-                if made:
-                    transaction.commit()
-                    made = False
-                # A concurrent job of the rule waits, then fails on the
-                # emails taken here: trytond runs it again once they are
-                # committed, so replies find the leads of their batch
-                wait_for_lock(f'inbound.email.rule,{rule.id}')
-                emails = InboundEmail.crm_take_pending(rule, size, suspects)
-                if not emails:
-                    if suspects is None:
-                        break
-                    size, suspects = BATCH_SIZE, None
-                    continue
-                try:
-                    Lead.make_from_emails(rule, emails)
-                except UserError as error:
-                    transaction.rollback()
-                    if size > 1:
-                        logger.warning("inbound emails to %s: a batch of %s "
-                            "failed (%s), taken again one at a time",
-                            rule.inbox.rec_name, len(emails), error.message)
-                        size, suspects = 1, [e.id for e in emails]
-                        continue
-                    cls._crm_refuse(rule, emails[0].id, error)
-                made = True
-                if suspects is not None:
-                    suspects.remove(emails[0].id)
-                elif len(emails) < size:
-                    # The last batch: its transaction commits it
-                    break
+        for index, rule in enumerate(rules):
+            if index:
+                transaction.commit()
+            cls._crm_make_leads_of(rule)
 
     @classmethod
-    def crm_queue_leads(cls):
-        """Queue the leads job of the lead rules, for the emails that a
-        failed job left pending"""
-        rules = cls.search([('action', '=', ACTION)])
-        if rules:
+    def _crm_make_leads_of(cls, rule):
+        """Make the leads of the pending emails of the rule in batches; a
+        batch that fails is taken again one email at a time"""
+        Lead = Pool().get('crm.lead')
+        transaction = Transaction()
+        while emails := cls._crm_take(rule, BATCH_SIZE):
+            try:
+                Lead.make_from_emails(rule, emails)
+            except (TransactionError, backend.DatabaseOperationalError):
+                raise
+            except Exception:
+                transaction.rollback()
+                logger.warning("inbound emails to %s: a batch of %s failed, "
+                    "taken again one at a time", rule.inbox.rec_name,
+                    len(emails), exc_info=True)
+                if not cls._crm_make_leads_one_by_one(
+                        rule, [e.id for e in emails]):
+                    return
+            if len(emails) < BATCH_SIZE:
+                # The last batch: the transaction of the job commits it
+                return
+            transaction.commit()
+
+    @classmethod
+    def _crm_take(cls, rule, limit, ids=None):
+        """Take the oldest pending emails of the rule.
+
+        A concurrent job of the rule waits for the lock, then fails on the
+        emails taken here and is run again once they are committed: so
+        replies find the leads of the batch before them."""
+        InboundEmail = Pool().get('inbound.email')
+        wait_for_lock(f'inbound.email.rule,{rule.id}')
+        return InboundEmail.crm_take_pending(rule, limit, ids)
+
+    @classmethod
+    def _crm_make_leads_one_by_one(cls, rule, ids):
+        """Make the lead of each email alone and return whether one did.
+
+        The emails that fail are refused when another succeeds; when none
+        does, the error is not theirs (a configuration, a bug) and they
+        stay pending for the next run."""
+        Lead = Pool().get('crm.lead')
+        transaction = Transaction()
+        failures, succeeded = {}, False
+        for email_id in ids:
+            emails = cls._crm_take(rule, 1, [email_id])
+            if not emails:
+                continue
+            try:
+                Lead.make_from_emails(rule, emails)
+            except (TransactionError, backend.DatabaseOperationalError):
+                raise
+            except Exception as error:
+                transaction.rollback()
+                failures[email_id] = error
+            else:
+                succeeded = True
+            transaction.commit()
+        if not succeeded:
+            logger.error("inbound emails to %s: no lead could be made, "
+                "%s emails left pending", rule.inbox.rec_name, len(failures))
+            return False
+        for email_id, error in failures.items():
+            cls._crm_refuse(rule, email_id, error)
+        transaction.commit()
+        return True
+
+    @classmethod
+    def crm_make_pending_leads(cls):
+        """Make the leads of the emails that a failed job left pending, in
+        a job when a queue worker runs"""
+        InboundEmail = Pool().get('inbound.email')
+        rules = [r for r in cls.search([('action', '=', ACTION)])
+            if InboundEmail.search([
+                    ('rule', '=', r.id),
+                    ('crm_pending', '=', True),
+                    ], limit=1)]
+        if not rules:
+            return
+        if config.getboolean('queue', 'worker', default=False):
             cls.__queue__.crm_make_leads(rules)
+        else:
+            cls.crm_make_leads(rules)
 
     @classmethod
     def _crm_refuse(cls, rule, email_id, error):
-        "Refuse the email whose lead is not valid, saying why"
-        pool = Pool()
-        InboundEmail = pool.get('inbound.email')
-        Lead = pool.get('crm.lead')
-        for inbound_email in InboundEmail.crm_take_pending(
-                rule, 1, [email_id]):
+        "Refuse the email whose lead could not be made, saying why"
+        Lead = Pool().get('crm.lead')
+        if isinstance(error, UserError):
+            rejection = Rejection('lead_failed', error=' '.join(
+                    filter(None, [error.message, error.description])))
+        else:
+            rejection = Rejection('unreadable')
+        for inbound_email in cls._crm_take(rule, 1, [email_id]):
             inbound_email.crm_pending = False
-            reason = ' '.join(filter(None, [error.message, error.description]))
-            Lead._reject(inbound_email, Rejection('lead_failed', error=reason))
+            Lead._reject(inbound_email, rejection)
             inbound_email.save()

@@ -365,8 +365,9 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         self.assertIn("No lead could be made", reason)
         self.assertIn('"Title"', reason)
 
-    def test_unexpected_error_leaves_emails_pending(self):
-        "An error that is not the email's leaves the batch for the next run"
+    def test_error_of_every_email_leaves_them_pending(self):
+        """When no email of a batch makes its lead, the error is not theirs:
+        they wait for the cron job"""
         Lead = Pool(self.db_name).get('crm.lead')
 
         def broken(cls, parsed, rule):
@@ -375,14 +376,32 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
             message('later-1@a.test', "Need rails", sender='r@one.test'),
             message('later-2@a.test', "Need bolts", sender='b@two.test'))
         with patch.object(Lead, '_lead_from_email', classmethod(broken)), \
-                self.assertRaises(RuntimeError):
+                self.assertLogs(LOGGER, 'ERROR') as logs:
             self.make_leads()
+        self.assertIn('2 emails left pending', logs.output[-1])
         self.assertEqual(self.outcomes(ids), [(True, None, None)] * 2)
-        self.make_leads()
+        self.run_cron()
         self.assertEqual([o[:2] for o in self.outcomes(ids)],
             [(False, None)] * 2)
         self.assertNotEqual(self.lead_of('later-1@a.test')['id'],
             self.lead_of('later-2@a.test')['id'])
+
+    @with_transaction(user=0)
+    def run_cron(self):
+        "Run the method of the cron job of the pending emails"
+        Pool().get('inbound.email.rule').crm_make_pending_leads()
+        Transaction().commit()
+
+    @with_transaction(user=0)
+    def take_queued_jobs(self):
+        "Return the (model, method, records) of the queued tasks, removed"
+        Queue = Pool().get('ir.queue')
+        tasks = Queue.search([('dequeued_at', '=', None)])
+        jobs = [(t.data['model'], t.data['method'], len(t.data['instances']))
+            for t in tasks]
+        Queue.delete(tasks)
+        Transaction().commit()
+        return jobs
 
     def test_email_queued_for_a_worker(self):
         "With a queue worker, the route keeps the email for the leads job"
@@ -393,6 +412,8 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
                 204)
         self.assertEqual(self.counts(), before)
         self.assertEqual(self.last_inbound_email(), (None, None))
+        self.assertEqual(self.take_queued_jobs(), [
+                ('inbound.email.rule', 'crm_make_leads', 1)])
         self.make_leads()
         lead = self.lead_of('queued@a.test')
         self.assertEqual(self.last_inbound_email(),
