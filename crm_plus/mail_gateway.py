@@ -635,13 +635,13 @@ class Rule(metaclass=PoolMeta):
         """Make the leads of the emails that a failed job left pending, in
         a job when a queue worker runs"""
         InboundEmail = Pool().get('inbound.email')
-        rules = [r for r in cls.search([('action', '=', ACTION)])
-            if InboundEmail.search([
-                    ('rule', '=', r.id),
+        if not InboundEmail.search([
                     ('crm_pending', '=', True),
-                    ], limit=1)]
-        if not rules:
+                    ('rule.action', '=', ACTION),
+                    ], limit=1):
             return
+        # The job finds nothing to do for the rules without pending emails
+        rules = cls.search([('action', '=', ACTION)])
         if config.getboolean('queue', 'worker', default=False):
             cls.__queue__.crm_make_leads(rules)
         else:
