@@ -67,15 +67,13 @@ class Party(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.update({
-                # include: the quota counts an owner's parties from the
-                # index alone
-                Index(t,
-                    (t.owner, Index.Equality()),
-                    (t.next_contact_date, Index.Range()),
-                    include=[t.active]),
-                Index(t, (t.pool, Index.Equality()), where=t.owner == Null),
-                })
+        # include: the quota counts an owner's parties from the index alone
+        cls._sql_indexes.add(
+            Index(t,
+                (t.owner, Index.Equality()),
+                (t.next_contact_date, Index.Range()),
+                include=[t.active],
+                where=t.owner != Null))
         owned = Bool(Eval('owner'))
         cls._buttons.update({
                 'claim': {
