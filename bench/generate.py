@@ -233,8 +233,7 @@ INSERT INTO party_party (id, active, code, code_alnum, code_digit,
     create_date, create_uid, name, customer_nature, customer_status,
     customer_type, customer_level, industry, region, customer_source,
     key_customer, follow_up_count, last_contact_date, next_contact_date,
-    last_deal_date, owner, owner_since, pool, previous_owner,
-    released_date)
+    last_deal_date, owner, owner_since, pool, released_date)
 SELECT gid, TRUE, (%(code_start)s + i)::text, (%(code_start)s + i)::text,
     %(code_start)s + i,
     now() - interval '800 days' + i * interval '1 second', 1,
@@ -263,8 +262,6 @@ SELECT gid, TRUE, (%(code_start)s + i)::text, (%(code_start)s + i)::text,
     CASE WHEN u IS NOT NULL THEN current_date - floor(r_since * 720)::int
         END,
     %(pool)s,
-    CASE WHEN u IS NULL AND r_prev < 0.2
-        THEN (%(sales)s::int[])[1 + floor(r_prev * 80)::int] END,
     CASE WHEN u IS NULL AND r_prev < 0.2
         THEN current_date - 1 - floor(r_since * 700)::int END
 FROM g
@@ -312,7 +309,12 @@ SELECT 'assign', p.owner_since, 1, p.owner_since, e.supervisor, NULL,
     p.id, p.owner
 FROM party_party p JOIN company_employee e ON e.id = p.owner
 WHERE p.customer_nature IS NOT NULL
-ORDER BY p.id
+UNION ALL
+SELECT 'release', p.released_date, 1, p.released_date, NULL,
+    (%(sales)s::int[])[1 + floor(g.r_prev * 80)::int], p.id, NULL
+FROM party_party p JOIN bench_gen g ON g.gid = p.id
+WHERE p.customer_nature IS NOT NULL AND p.released_date IS NOT NULL
+ORDER BY 7
 """
 
 OPPORTUNITY_SQL = """

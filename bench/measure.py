@@ -204,7 +204,7 @@ class Bench:
             "FROM party_party WHERE " + condition, params)
         released = cursor.rowcount
         self.sql(
-            "UPDATE party_party SET previous_owner = owner, owner = NULL, "
+            "UPDATE party_party SET owner = NULL, "
             "owner_since = NULL, released_date = %(today)s, "
             "key_customer = FALSE, release_warned = NULL WHERE "
             + condition, params)
@@ -341,7 +341,7 @@ class Bench:
         targets = [r[0] for r in self.sql(
                 "SELECT id FROM party_party WHERE owner IS NULL "
                 "AND pool IS NOT NULL AND customer_nature IS NOT NULL "
-                "AND previous_owner IS NULL ORDER BY id LIMIT %s",
+                "AND released_date IS NULL ORDER BY id LIMIT %s",
                 (self.reps + 1,))]
         self.conn.rollback()
         it = iter(targets * 2)
@@ -369,8 +369,11 @@ class Bench:
             params)
         self.sql("SELECT id FROM company_employee WHERE id = %(e)s "
             "FOR UPDATE", params)
-        self.sql("SELECT owner, pool, previous_owner, released_date "
+        self.sql("SELECT owner, pool, released_date "
             "FROM party_party WHERE id = %(p)s", params).fetchone()
+        self.sql("SELECT from_owner FROM crm_ownership_log "
+            "WHERE party = %(p)s AND action IN ('release', 'auto_release') "
+            "ORDER BY id DESC LIMIT 1", params).fetchone()
         self.sql("SELECT count(*) FROM crm_ownership_log "
             "WHERE employee = %(e)s AND action = 'claim' "
             "AND date >= %(start)s", params).fetchone()

@@ -4,17 +4,18 @@
 releases, lock requests and the ownership log."""
 
 import datetime as dt
-from itertools import groupby
 
 from sql import Literal, Null
-from sql.aggregate import Count
+from sql.aggregate import Count, Max
 from sql.operators import Equal, Or
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -33,6 +34,7 @@ ACTIONS = [
     ('release', "Release"),
     ('auto_release', "Automatic Release"),
     ]
+RELEASES = ['release', 'auto_release']
 
 
 class Party(metaclass=PoolMeta):
@@ -47,10 +49,10 @@ class Party(metaclass=PoolMeta):
     owner_since = fields.Date(
         "Owner Since", readonly=True,
         states={'invisible': ~Bool(Eval('owner'))})
-    previous_owner = fields.Many2One(
-        'company.employee', "Previous Owner", readonly=True,
-        ondelete='SET NULL',
-        states={'invisible': ~Bool(Eval('previous_owner'))})
+    previous_owner = fields.Function(fields.Many2One(
+            'company.employee', "Previous Owner",
+            states={'invisible': ~Bool(Eval('previous_owner'))}),
+        'get_previous_owner')
     released_date = fields.Date(
         "Released On", readonly=True,
         states={'invisible': ~Bool(Eval('released_date'))})
@@ -108,6 +110,14 @@ class Party(metaclass=PoolMeta):
                 })
 
     @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        table_h = cls.__table_handler__(module)
+        # The previous owner is read from the ownership log, so that the
+        # release job does not check a foreign key for every customer
+        table_h.drop_column('previous_owner')
+
+    @classmethod
     def default_pool(cls):
         if Transaction().context.get('default_customer_nature'):
             config = Pool().get('crm.configuration')(1)
@@ -161,9 +171,14 @@ class Party(metaclass=PoolMeta):
                 lambda p: p.owner)
 
     @classmethod
+    def get_previous_owner(cls, parties, name):
+        OwnershipLog = Pool().get('crm.ownership.log')
+        return OwnershipLog.released_by(parties)
+
+    @classmethod
     def copy(cls, parties, default=None):
         default = default.copy() if default is not None else {}
-        for name in ['owner', 'owner_since', 'previous_owner',
+        for name in ['owner', 'owner_since',
                 'released_date', 'release_warned', 'ownership_logs',
                 'watchers', 'shares', 'follow_up_count',
                 'last_contact_date', 'next_contact_date',
@@ -305,21 +320,15 @@ class Party(metaclass=PoolMeta):
         OwnershipLog.record(parties, action, lambda p: employee, reason)
         today = Date.today()
         if employee:
-            to_write = [parties, {
-                    'owner': employee, 'owner_since': today,
-                    'release_warned': None}]
+            values = {
+                'owner': employee, 'owner_since': today,
+                'release_warned': None}
         else:
-            to_write = []
-            for previous_owner, released in groupby(
-                    sorted(parties, key=lambda p: p.owner.id),
-                    key=lambda p: p.owner):
-                to_write.extend((list(released), {
-                            'owner': None, 'owner_since': None,
-                            'previous_owner': previous_owner,
-                            'released_date': today, 'key_customer': False,
-                            'release_warned': None}))
+            values = {
+                'owner': None, 'owner_since': None, 'released_date': today,
+                'key_customer': False, 'release_warned': None}
         with without_check_access():
-            cls.write(*to_write)
+            cls.write(parties, values)
 
     @classmethod
     def assign_to(cls, parties, employee, reason=None):
@@ -385,10 +394,9 @@ class Party(metaclass=PoolMeta):
                     party.owner, Literal(user), Literal(now),
                     where=condition)))
         cursor.execute(*party.update(
-                [party.previous_owner, party.owner, party.owner_since,
-                    party.released_date, party.key_customer,
-                    party.release_warned],
-                [party.owner, Null, Null, today, Literal(False), Null],
+                [party.owner, party.owner_since, party.released_date,
+                    party.key_customer, party.release_warned],
+                [Null, Null, today, Literal(False), Null],
                 where=condition))
         forget_cached(cls)
 
@@ -480,6 +488,22 @@ class OwnershipLog(ModelSQL, ModelView):
                         to_owner=new_owner(p), employee=employee,
                         reason=reason)
                     for p in parties])
+
+    @classmethod
+    def released_by(cls, parties):
+        "Return the owner each party was last released by, by party id"
+        log = cls.__table__()
+        last = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        owners = dict.fromkeys(map(int, parties))
+        for sub_ids in grouped_slice(list(owners), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*log.select(log.party, log.from_owner,
+                    where=log.id.in_(last.select(Max(last.id),
+                            where=reduce_ids(last.party, sub_ids)
+                            & last.action.in_(RELEASES),
+                            group_by=[last.party]))))
+            owners.update(cursor)
+        return owners
 
     @classmethod
     def claims_today(cls, employee):

@@ -181,6 +181,13 @@ class CrmPlusTestCase(
         self.assertEqual(party.owner, world.employees['sales2'])
         self.assertEqual(party.previous_owner, world.employees['sales1'])
 
+        with acting_as(world.users['sales2']):
+            Party.release([party])
+        self.assertEqual(
+            Party(party.id).previous_owner, world.employees['sales2'])
+        with acting_as(world.users['sales1']):
+            Party.claim([Party(party.id)])
+
     @with_transaction()
     def test_pool_claimers(self):
         "Only the claimers of a pool may claim from it"
