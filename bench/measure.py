@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections import Counter
 
 from trytond import config
 
@@ -210,10 +211,9 @@ class Bench:
             + condition, params)
         params['cutoff'] = later_cutoff
         warn = condition + " AND release_warned IS NULL"
-        self.sql("SELECT owner, count(*) FROM party_party WHERE " + warn
-            + " GROUP BY owner", params).fetchall()
-        self.sql("UPDATE party_party SET release_warned = %(today)s "
-            "WHERE " + warn, params)
+        Counter(owner for owner, in self.sql(
+                "UPDATE party_party SET release_warned = %(today)s "
+                "WHERE " + warn + " RETURNING owner", params))
         self.conn.rollback()
         return released
 

@@ -4,6 +4,7 @@
 releases, lock requests and the ownership log."""
 
 import datetime as dt
+from collections import Counter
 
 from sql import Literal, Null
 from sql.aggregate import Count, Max
@@ -408,13 +409,19 @@ class Party(metaclass=PoolMeta):
         if not conditions:
             return
         condition = Or(conditions) & (party.release_warned == Null)
-        cursor.execute(*party.select(party.owner, Count(Literal(1)),
-                where=condition, group_by=[party.owner]))
-        counts = dict(cursor)
+        warn = party.update(
+            [party.release_warned], [Date.today()], where=condition)
+        if Transaction().database.has_returning():
+            warn.returning = [party.owner]
+            cursor.execute(*warn)
+            counts = Counter(owner for owner, in cursor)
+        else:
+            cursor.execute(*party.select(party.owner, Count(Literal(1)),
+                    where=condition, group_by=[party.owner]))
+            counts = dict(cursor)
+            cursor.execute(*warn)
         if not counts:
             return
-        cursor.execute(*party.update(
-                [party.release_warned], [Date.today()], where=condition))
         forget_cached(cls)
         cls.notify_release_warning(customer_pool, counts)
 
