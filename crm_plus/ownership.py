@@ -116,7 +116,34 @@ class Party(metaclass=PoolMeta):
         table_h = cls.__table_handler__(module)
         # The previous owner is read from the ownership log, so that the
         # release job does not check a foreign key for every customer
-        table_h.drop_column('previous_owner')
+        if table_h.column_exist('previous_owner'):
+            cls._log_previous_owners()
+            table_h.drop_column('previous_owner')
+
+    @classmethod
+    def _log_previous_owners(cls):
+        "Log as a release the previous owner that only the party column kept"
+        pool = Pool()
+        OwnershipLog = pool.get('crm.ownership.log')
+        party = cls.__table__()
+        log = OwnershipLog.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*party.select(
+                party.id, party.previous_owner, party.released_date,
+                where=(party.previous_owner != Null)
+                & ~party.id.in_(log.select(log.party,
+                        where=log.action.in_(RELEASES)))))
+        now = dt.datetime.now()
+        rows = [[
+                party_id, owner, 'release',
+                dt.datetime.combine(date, dt.time()) if date else now,
+                0, now]
+            for party_id, owner, date in cursor]
+        columns = [log.party, log.from_owner, log.action, log.date,
+            log.create_uid, log.create_date]
+        for sub_rows in grouped_slice(
+                rows, backend.MAX_QUERY_PARAMS // len(columns)):
+            cursor.execute(*log.insert(columns, list(sub_rows)))
 
     @classmethod
     def default_pool(cls):

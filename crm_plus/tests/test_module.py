@@ -4,6 +4,7 @@
 import datetime as dt
 
 from lxml import etree
+from sql import Column
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, ValidationError
@@ -187,6 +188,36 @@ class CrmPlusTestCase(
             Party(party.id).previous_owner, world.employees['sales2'])
         with acting_as(world.users['sales1']):
             Party.claim([Party(party.id)])
+
+    @with_transaction()
+    def test_previous_owner_column_moved_to_the_log(self):
+        "Updating the module logs the previous owners its old column kept"
+        Party = Pool().get('party.party')
+        world = create_world()
+        sales1 = world.employees['sales1']
+        kept = create_customer("Kept", pool=world.east)
+        logged = create_customer(
+            "Logged", pool=world.east, owner=world.employees['sales2'])
+        with acting_as(world.users['sales2']):
+            Party.release([logged])
+        table_h = Party.__table_handler__('crm_plus')
+        table_h.add_column('previous_owner', 'INTEGER')
+        table = Party.__table__()
+        Transaction().connection.cursor().execute(*table.update(
+                [Column(table, 'previous_owner'), table.released_date],
+                [sales1.id, days_ago(3)]))
+
+        Party.__register__('crm_plus')
+
+        self.assertFalse(table_h.column_exist('previous_owner'))
+        kept, logged = Party.browse([kept, logged])
+        self.assertEqual(
+            [(l.action, l.from_owner, l.date) for l in kept.ownership_logs],
+            [('release', sales1, dt.datetime.combine(days_ago(3), dt.time()))])
+        self.assertEqual(
+            [(l.action, l.from_owner) for l in logged.ownership_logs
+                if l.action == 'release'],
+            [('release', world.employees['sales2'])])
 
     @with_transaction()
     def test_pool_claimers(self):
