@@ -13,16 +13,24 @@ from trytond.transaction import Transaction
 from .company import employee_users
 
 
-def notify_employees(
-        employees, label, message, values=None, *, model=None, records=None,
-        action=None, email=False):
+def notify_employees(employees, label, message, values=None, **options):
     """Send each user of the employees a client notification, and an email
     when asked, with the messages translated in the user's language.
 
     `label` and `message` are ir.message ids formatted with the values."""
+    notify_each(
+        [(employee, values) for employee in employees], label, message,
+        **options)
+
+
+def notify_each(
+        employee_values, label, message, *, model=None, records=None,
+        action=None, email=False):
+    """Notify as notify_employees does, with the values of each employee
+    given in the list of (employee, values) pairs"""
     Notification = Pool().get('res.notification')
     notifications = []
-    for employee in employees:
+    for employee, values in employee_values:
         for user in employee_users(employee):
             language = user.language.code if user.language else None
             with Transaction().set_context(language=language):

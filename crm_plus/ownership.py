@@ -24,7 +24,7 @@ from .approval import ApprovalMixin
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import ApprovalError, OwnershipError, QuotaError
 from .model import check_write_rule, forget_cached, lock_all
-from .notify import notify_employees
+from .notify import notify_each
 
 ACTIONS = [
     ('create', "Create"),
@@ -459,15 +459,14 @@ class Party(metaclass=PoolMeta):
         Employee = pool.get('company.employee')
         ModelData = pool.get('ir.model.data')
         action_id = ModelData.get_id('crm_plus', 'act_customer_releasing')
-        for employee in Employee.browse(list(counts)):
-            notify_employees(
-                [employee], 'crm_plus.msg_release_warning_label',
-                'crm_plus.msg_release_warning', {
-                    'count': counts[employee.id],
-                    'pool': customer_pool.rec_name,
-                    'days': customer_pool.warning_days,
-                    },
-                action=action_id)
+        notify_each([(employee, {
+                        'count': counts[employee.id],
+                        'pool': customer_pool.rec_name,
+                        'days': customer_pool.warning_days,
+                        })
+                for employee in Employee.browse(list(counts))],
+            'crm_plus.msg_release_warning_label',
+            'crm_plus.msg_release_warning', action=action_id)
 
 
 class OwnershipLog(ModelSQL, ModelView):
