@@ -8,7 +8,7 @@ from collections import Counter
 
 from sql import Literal, Null
 from sql.aggregate import Count, Max
-from sql.operators import Equal, Or
+from sql.operators import Equal, Exists, Or
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -131,8 +131,9 @@ class Party(metaclass=PoolMeta):
         cursor.execute(*party.select(
                 party.id, party.previous_owner, party.released_date,
                 where=(party.previous_owner != Null)
-                & ~party.id.in_(log.select(log.party,
-                        where=log.action.in_(RELEASES)))))
+                & ~Exists(log.select(Literal(1),
+                        where=(log.party == party.id)
+                        & log.action.in_(RELEASES)))))
         now = dt.datetime.now()
         rows = [[
                 party_id, owner, 'release',
