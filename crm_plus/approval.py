@@ -20,6 +20,7 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import DataRulesMixin, DataRulesWizardMixin
 from .company import current_employee, employee_users, is_crm_admin
 from .exceptions import ApprovalError
 from .model import check_write_rule
@@ -209,7 +210,7 @@ class ApprovalMixin:
         return super().copy(records, default=default)
 
 
-class ApprovalFlow(DeactivableMixin, ModelSQL, ModelView):
+class ApprovalFlow(DataRulesMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'crm.approval.flow'
     __string__ = "Approval Flow"
     name = fields.Char("Name", required=True, translate=True)
@@ -242,7 +243,8 @@ class ApprovalFlow(DeactivableMixin, ModelSQL, ModelView):
         return flows[0] if flows else None
 
 
-class ApprovalStep(sequence_ordered(), ModelSQL, ModelView):
+class ApprovalStep(
+        DataRulesMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'crm.approval.step'
     __string__ = "Approval Step"
     flow = fields.Many2One(
@@ -301,7 +303,7 @@ class ApprovalStep(sequence_ordered(), ModelSQL, ModelView):
         return employee
 
 
-class ApprovalRequest(ModelSQL, ModelView):
+class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.approval.request'
     __string__ = "Approval Request"
     company = fields.Many2One(
@@ -649,7 +651,7 @@ class ApprovalRequest(ModelSQL, ModelView):
         cls.notify(requests)
 
 
-class ApprovalHistory(ModelSQL, ModelView):
+class ApprovalHistory(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.approval.history'
     __string__ = "Approval History"
     request = fields.Many2One(
@@ -695,7 +697,7 @@ class DecideStart(ModelView):
     comment = fields.Text("Comment")
 
 
-class Decide(Wizard):
+class Decide(DataRulesWizardMixin, Wizard):
     __name__ = 'crm.approval.decide'
     __string__ = "Decide on Approval"
     start = StateView('crm.approval.decide.start',

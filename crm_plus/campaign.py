@@ -16,10 +16,11 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+from .access import DataRulesMixin, readable
 from .approval import ApprovalMixin
 from .dictionary import DictionaryMixin
 from .exceptions import CampaignError
-from .model import RuleCheckedExportMixin, check_write_rule, convert_amount
+from .model import check_write_rule, convert_amount
 from .notify import notify_employees
 
 CLOSED_STATES = {'done', 'cancelled'}
@@ -30,8 +31,7 @@ class CampaignType(DictionaryMixin, ModelSQL, ModelView):
     __string__ = "Campaign Type"
 
 
-class Campaign(
-        ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
+class Campaign(DataRulesMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.campaign'
     __string__ = "Campaign"
     _states = {'readonly': Eval('state').in_(list(CLOSED_STATES))}
@@ -303,7 +303,7 @@ class Campaign(
             e for e in self.participants if e != self.employee]
 
 
-class CampaignParticipant(ModelSQL):
+class CampaignParticipant(DataRulesMixin, ModelSQL):
     __name__ = 'crm.campaign-participant'
     __string__ = "Campaign Participant"
     campaign = fields.Many2One(
@@ -312,7 +312,7 @@ class CampaignParticipant(ModelSQL):
         'company.employee', "Employee", required=True, ondelete='CASCADE')
 
 
-class CampaignParty(ModelSQL):
+class CampaignParty(DataRulesMixin, ModelSQL):
     __name__ = 'crm.campaign-party'
     __string__ = "Campaign Target Customer"
     campaign = fields.Many2One(
@@ -326,7 +326,7 @@ class CampaignParty(ModelSQL):
         cls.__access__.add('party')
 
 
-class CampaignProduct(ModelSQL):
+class CampaignProduct(DataRulesMixin, ModelSQL):
     __name__ = 'crm.campaign-product'
     __string__ = "Campaign Product"
     campaign = fields.Many2One(

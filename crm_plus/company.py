@@ -6,6 +6,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .access import DataRulesMixin
 from .model import touch_rows
 
 
@@ -37,13 +38,23 @@ def is_crm_admin():
     return group_id in User.get_groups()
 
 
+def is_crm_user():
+    "Tell whether the user belongs to a group of the CRM"
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    groups = set(User.get_groups())
+    return bool(groups & {ModelData.get_id('crm_plus', g)
+            for g in ['group_crm_user', 'group_crm_admin']})
+
+
 def employee_users(employee):
     "Return the active users that act as the employee"
     User = Pool().get('res.user')
     return User.search([('employees', '=', employee.id)])
 
 
-class Team(DeactivableMixin, ModelSQL, ModelView):
+class Team(DataRulesMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'crm.team'
     __string__ = "Sales Team"
     name = fields.Char("Name", required=True, translate=True)
@@ -61,7 +72,7 @@ class Team(DeactivableMixin, ModelSQL, ModelView):
         return Transaction().context.get('company')
 
 
-class TeamMember(ModelSQL):
+class TeamMember(DataRulesMixin, ModelSQL):
     __name__ = 'crm.team-company.employee'
     __string__ = "Sales Team Member"
     team = fields.Many2One(

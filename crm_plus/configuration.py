@@ -3,12 +3,14 @@
 
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 
+from .access import DataRulesMixin
+
 
 def _positive_domain(name):
     return ['OR', (name, '=', None), (name, '>=', 0)]
 
 
-class Configuration(ModelSingleton, ModelSQL, ModelView):
+class Configuration(DataRulesMixin, ModelSingleton, ModelSQL, ModelView):
     __name__ = 'crm.configuration'
     __string__ = "CRM Configuration"
     default_pool = fields.Many2One(

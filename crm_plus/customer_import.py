@@ -30,6 +30,7 @@ from trytond.tools.email_ import normalize_email
 from trytond.transaction import Transaction, check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import DataRulesWizardMixin
 from .exceptions import CustomerImportError
 from .model import Unnest, check_create_rules, in_keys, wait_for_lock
 
@@ -92,7 +93,7 @@ class CustomerImportDone(ModelView):
     imported = fields.Integer("Imported Customers", readonly=True)
 
 
-class CustomerImport(Wizard):
+class CustomerImport(DataRulesWizardMixin, Wizard):
     __name__ = 'crm.customer.import'
     __string__ = "Import Customers"
     start = StateView('crm.customer.import.start',

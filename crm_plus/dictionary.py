@@ -5,8 +5,11 @@
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
 
+from .access import DataRulesMixin
 
-class DictionaryMixin(DeactivableMixin, sequence_ordered()):
+
+class DictionaryMixin(
+        DataRulesMixin, DeactivableMixin, sequence_ordered()):
     __slots__ = ()
     name = fields.Char("Name", required=True, translate=True)
     code = fields.Char("Code")

@@ -25,6 +25,10 @@ class WatchError(ValidationError):
     pass
 
 
+class ShareError(ValidationError):
+    pass
+
+
 class ApprovalError(UserError):
     pass
 
@@ -54,4 +58,12 @@ class TargetValidationError(ValidationError):
 
 
 class CustomerImportError(UserError):
+    pass
+
+
+class LinkAccessError(AccessError):
+    pass
+
+
+class ButtonRefusedError(AccessError):
     pass

@@ -17,11 +17,12 @@ from trytond.pyson import Bool, Eval, If
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
+from .access import DataRulesMixin, readable
 from .approval import ApprovalMixin
 from .campaign import CLOSED_STATES as CAMPAIGN_CLOSED_STATES
 from .dictionary import DictionaryMixin
 from .exceptions import BudgetError
-from .model import RuleCheckedExportMixin, check_write_rule, touch_rows
+from .model import check_write_rule, touch_rows
 
 # The states of the expenses that use the budget of their campaign
 COMMITTED = ['waiting', 'approved', 'done']
@@ -37,7 +38,7 @@ class ExpenseType(DictionaryMixin, ModelSQL, ModelView):
     __string__ = "Expense Type"
 
 
-class Expense(ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL,
+class Expense(DataRulesMixin, ApprovalMixin, Workflow, ModelSQL,
         ModelView):
     __name__ = 'crm.expense'
     __string__ = "Expense Request"

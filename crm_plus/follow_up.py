@@ -12,8 +12,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .access import DataRulesMixin
 from .company import current_employee
-from .model import RuleCheckedExportMixin
 from .notify import notify_employees
 
 
@@ -24,7 +24,7 @@ class Party(metaclass=PoolMeta):
         states={'invisible': ~Eval('customer_nature')})
 
 
-class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
+class FollowUp(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.follow_up'
     __string__ = "Follow-up"
     _rec_name = 'subject'
@@ -148,7 +148,7 @@ class FollowUp(RuleCheckedExportMixin, ModelSQL, ModelView):
         Party.update_follow_up_stats(party_ids, restart_release=True)
 
 
-class FollowUpComment(ModelSQL, ModelView):
+class FollowUpComment(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.follow_up.comment'
     __string__ = "Follow-up Comment"
     follow_up = fields.Many2One(
@@ -195,7 +195,7 @@ class FollowUpComment(ModelSQL, ModelView):
                     model='crm.follow_up', records=[follow_up.id])
 
 
-class ContactTracking(ModelSQL, ModelView):
+class ContactTracking(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.contact.tracking'
     __string__ = "Contact Tracking"
     party = fields.Many2One(

@@ -4,6 +4,8 @@
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
+from .access import DataRulesMixin
+
 # Models whose record rules depend on the user's employees
 EMPLOYEE_RULE_MODELS = {
     'party.party',
@@ -48,6 +50,14 @@ class Rule(metaclass=PoolMeta):
             key = (*key, Transaction().user, User.get_employees(),
                 Date.today())
         return key
+
+
+class Attachment(DataRulesMixin, metaclass=PoolMeta):
+    __name__ = 'ir.attachment'
+
+
+class Note(DataRulesMixin, metaclass=PoolMeta):
+    __name__ = 'ir.note'
 
 
 class Cron(metaclass=PoolMeta):

@@ -16,10 +16,10 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, Id
 from trytond.transaction import Transaction, check_access
 
+from .access import DataRulesMixin
 from .company import current_employee
 from .exceptions import LeadError
-from .model import (
-    RuleCheckedExportMixin, check_writable, check_write_rule, forget_cached)
+from .model import check_writable, check_write_rule, forget_cached
 
 # Default size limit of one attachment kept from an email, in bytes
 ATTACHMENT_MAX_SIZE = 5 * 1024 * 1024
@@ -47,7 +47,7 @@ class Configuration(metaclass=PoolMeta):
         return ATTACHMENT_MAX_SIZE
 
 
-class Lead(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
+class Lead(DataRulesMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.lead'
     __string__ = "Lead"
     _states = {'readonly': Eval('state').in_(['converted', 'invalid'])}
@@ -463,7 +463,7 @@ def _escape_like(value):
         .replace('%', '\\%').replace('_', '\\_'))
 
 
-class LeadProduct(ModelSQL):
+class LeadProduct(DataRulesMixin, ModelSQL):
     __name__ = 'crm.lead-product.product'
     __string__ = "Lead - Product"
     lead = fields.Many2One(
@@ -478,7 +478,8 @@ class LeadProduct(ModelSQL):
 
 
 class LeadAssignment(
-        DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+        DataRulesMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     """Who receives the leads that arrive by email: the first active rule
     whose sender domain matches gives the employee, or the next member of
     its team in turn."""

@@ -27,6 +27,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, TransactionError
 
+from .access import DataRulesMixin
 from .lead import find_customer_contact
 from .model import wait_for_lock
 
@@ -289,7 +290,7 @@ def html_to_text(html):
     return '\n'.join(l for l in lines if l)
 
 
-class LeadEmail(ModelSQL, ModelView):
+class LeadEmail(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.lead.email'
     __string__ = "Lead Email"
     _rec_name = 'subject'

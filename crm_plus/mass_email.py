@@ -21,6 +21,8 @@ from trytond.tools.email_ import normalize_email
 from trytond.transaction import Transaction, check_access
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
+from .access import DataRulesWizardMixin
+
 
 def _slices(values):
     return map(list, grouped_slice(list(values), backend.MAX_QUERY_PARAMS))
@@ -120,7 +122,7 @@ class MassEmailStart(ModelView):
         return False
 
 
-class MassEmail(Wizard):
+class MassEmail(DataRulesWizardMixin, Wizard):
     __name__ = 'crm.mass_email'
     __string__ = "Mass Email"
     start = StateView('crm.mass_email.start',

@@ -16,22 +16,7 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import (
-    Transaction, TransactionError, check_access, inactive_records,
-    without_check_access)
-
-
-class RuleCheckedExportMixin:
-    """Apply the record rules to exports.
-
-    RPC instantiates the records given to export_data without checking the
-    rules, so a user could export a record he may not read by its id."""
-    __slots__ = ()
-
-    @classmethod
-    def export_data(cls, records, fields_names, header=False):
-        if Transaction().check_access:
-            cls.read([r.id for r in records], ['id'])
-        return super().export_data(records, fields_names, header=header)
+    Transaction, check_access, inactive_records, without_check_access)
 
 
 def check_write_rule(func):

@@ -20,18 +20,19 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import DataRulesMixin, DataRulesWizardMixin
 from .approval import ApprovalMixin
 from .company import current_employee
 from .exceptions import OpportunityError
-from .model import (
-    RuleCheckedExportMixin, check_writable, check_write_rule, forget_cached)
+from .model import check_writable, check_write_rule, forget_cached
 from .notify import notify_employees
 
 OPEN_STATES = ['draft', 'waiting', 'in_progress', 'suspended']
 CLOSED_STATES = {'won', 'lost'}
 
 
-class OpportunityStage(DeactivableMixin, sequence_ordered(), ModelSQL,
+class OpportunityStage(
+        DataRulesMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         ModelView):
     __name__ = 'crm.opportunity.stage'
     __string__ = "Opportunity Stage"
@@ -43,7 +44,7 @@ class OpportunityStage(DeactivableMixin, sequence_ordered(), ModelSQL,
 
 
 class Opportunity(
-        ApprovalMixin, RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
+        DataRulesMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.opportunity'
     __string__ = "Opportunity"
     _rec_name = 'name'
@@ -632,7 +633,7 @@ class Opportunity(
                 model=cls.__name__, records=ids, email=email)
 
 
-class OpportunityAssistant(ModelSQL):
+class OpportunityAssistant(DataRulesMixin, ModelSQL):
     __name__ = 'crm.opportunity-assistant'
     __string__ = "Opportunity Assistant"
     opportunity = fields.Many2One(
@@ -663,7 +664,8 @@ class OpportunityPartMixin:
 
 
 class OpportunityLine(
-        OpportunityPartMixin, sequence_ordered(), ModelSQL, ModelView):
+        DataRulesMixin, OpportunityPartMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     __name__ = 'crm.opportunity.line'
     __string__ = "Opportunity Line"
     opportunity = fields.Many2One(
@@ -725,7 +727,7 @@ class OpportunityLine(
             Decimal('0.01'))
 
 
-class OpportunityProgress(ModelSQL, ModelView):
+class OpportunityProgress(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.opportunity.progress'
     __string__ = "Opportunity Progress"
     opportunity = fields.Many2One(
@@ -753,7 +755,8 @@ class OpportunityProgress(ModelSQL, ModelView):
         return Opportunity.fields_get(['state'])['state']['selection']
 
 
-class OpportunityCompetitor(OpportunityPartMixin, ModelSQL, ModelView):
+class OpportunityCompetitor(
+        DataRulesMixin, OpportunityPartMixin, ModelSQL, ModelView):
     __name__ = 'crm.opportunity.competitor'
     __string__ = "Opportunity Competitor"
     opportunity = fields.Many2One(
@@ -843,7 +846,7 @@ class SuspendStart(ModelView):
         help="The opportunity comes back in progress on this date.")
 
 
-class Suspend(Wizard):
+class Suspend(DataRulesWizardMixin, Wizard):
     __name__ = 'crm.opportunity.suspend'
     __string__ = "Suspend Opportunity"
     start = StateView('crm.opportunity.suspend.start',
@@ -869,7 +872,7 @@ class LoseStart(ModelView):
     note = fields.Text("Note")
 
 
-class Lose(Wizard):
+class Lose(DataRulesWizardMixin, Wizard):
     __name__ = 'crm.opportunity.lose'
     __string__ = "Lose Opportunity"
     start = StateView('crm.opportunity.lose.start',

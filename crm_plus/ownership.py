@@ -20,10 +20,12 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import DataRulesMixin, DataRulesWizardMixin
 from .approval import ApprovalMixin
-from .company import current_employee, is_crm_admin, managed_employees
+from .company import (
+    current_employee, is_crm_admin, is_crm_user, managed_employees)
 from .exceptions import ApprovalError, OwnershipError, QuotaError
-from .model import check_write_rule, forget_cached, lock_all
+from .model import check_write_rule, forget_cached, touch_rows
 from .notify import notify_each
 
 ACTIONS = [
@@ -470,7 +472,7 @@ class Party(metaclass=PoolMeta):
             'crm_plus.msg_release_warning', action=action_id)
 
 
-class OwnershipLog(ModelSQL, ModelView):
+class OwnershipLog(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.ownership.log'
     __string__ = "Ownership Log"
     party = fields.Many2One(
@@ -550,7 +552,8 @@ class OwnershipLog(ModelSQL, ModelView):
                 ])
 
 
-class LockRequest(ApprovalMixin, Workflow, ModelSQL, ModelView):
+class LockRequest(
+        DataRulesMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.lock.request'
     __string__ = "Lock Request"
     _states = {'readonly': Eval('state') != 'requested'}
@@ -705,7 +708,7 @@ class AssignStart(ModelView):
         return Transaction().context.get('company')
 
 
-class Assign(Wizard):
+class Assign(DataRulesWizardMixin, Wizard):
     __name__ = 'crm.customer.assign'
     __string__ = "Assign Customers"
     start = StateView('crm.customer.assign.start',

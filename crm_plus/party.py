@@ -17,9 +17,11 @@ from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+from .access import DataRulesMixin
 from .company import current_employee, managed_employees
-from .exceptions import DuplicateCustomerError, KeyCustomerError, WatchError
-from .model import RuleCheckedExportMixin, in_keys
+from .exceptions import (
+    DuplicateCustomerError, KeyCustomerError, ShareError, WatchError)
+from .model import in_keys
 
 CUSTOMER_STATUSES = [
     (None, ""),
@@ -37,7 +39,7 @@ def customers_in_use(party):
     return (party.customer_nature != Null) & (party.active == Literal(True))
 
 
-class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
+class Party(DataRulesMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
     customer_nature = fields.Selection([
             (None, ""),
@@ -311,12 +313,22 @@ class Party(RuleCheckedExportMixin, metaclass=PoolMeta):
         cls.save(parties)
 
 
-class ContactMechanism(metaclass=PoolMeta):
+class Address(DataRulesMixin, metaclass=PoolMeta):
+    __name__ = 'party.address'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('party')
+
+
+class ContactMechanism(DataRulesMixin, metaclass=PoolMeta):
     __name__ = 'party.contact_mechanism'
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.__access__.add('party')
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.value_compact, Index.Equality()),
@@ -409,12 +421,13 @@ def raise_duplicate_value(customer, value, existing):
             existing=existing.rec_name))
 
 
-class Identifier(metaclass=PoolMeta):
+class Identifier(DataRulesMixin, metaclass=PoolMeta):
     __name__ = 'party.identifier'
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.__access__.add('party')
         t = cls.__table__()
         # the duplicate checks of customers look up the compact code
         cls._sql_indexes.add(
@@ -468,7 +481,7 @@ class Identifier(metaclass=PoolMeta):
                         identifier.party, identifier.code, Party(party_id))
 
 
-class CustomerContact(ModelSQL, ModelView):
+class CustomerContact(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.customer.contact'
     __string__ = "Customer Contact"
     customer = fields.Many2One(
@@ -493,7 +506,7 @@ class CustomerContact(ModelSQL, ModelView):
         return self.contact.rec_name
 
 
-class CustomerShare(ModelSQL, ModelView):
+class CustomerShare(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.customer.share'
     __string__ = "Customer Share"
     party = fields.Many2One(
@@ -510,15 +523,32 @@ class CustomerShare(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.employee, Index.Equality())))
-        cls.__access__.add('party')
+        cls._sql_indexes.update({
+                Index(t, (t.employee, Index.Equality())),
+                Index(t, (t.party, Index.Equality())),
+                })
 
     @classmethod
     def default_mode(cls):
         return 'read'
 
+    @classmethod
+    def validate_fields(cls, shares, field_names):
+        super().validate_fields(shares, field_names)
+        if 'party' in field_names:
+            cls.check_owned(shares)
 
-class CustomerWatcher(ModelSQL):
+    @classmethod
+    def check_owned(cls, shares):
+        "A customer is shared by its owner: the pool's belong to all"
+        for share in shares:
+            if not share.party.owner:
+                raise ShareError(gettext(
+                        'crm_plus.msg_customer_share_pool',
+                        customer=share.party.rec_name))
+
+
+class CustomerWatcher(DataRulesMixin, ModelSQL):
     __name__ = 'crm.customer.watcher'
     __string__ = "Customer Watcher"
     party = fields.Many2One(

@@ -15,13 +15,14 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
-from .model import RuleCheckedExportMixin, check_write_rule, forget_cached
+from .access import DataRulesMixin
+from .model import check_write_rule, forget_cached
 from .notify import notify_employees
 
 REMINDER_AHEAD = dt.timedelta(days=1)
 
 
-class Plan(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
+class Plan(DataRulesMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.plan'
     __string__ = "Follow-up Plan"
     _rec_name = 'subject'

@@ -13,10 +13,11 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .access import DataRulesMixin
 from .opportunity import OPEN_STATES
 
 
-class CustomerPool(DeactivableMixin, ModelSQL, ModelView):
+class CustomerPool(DataRulesMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'crm.pool'
     __string__ = "Customer Pool"
     name = fields.Char("Name", required=True, translate=True)
@@ -58,7 +59,7 @@ class CustomerPool(DeactivableMixin, ModelSQL, ModelView):
         return not self.claimers or employee in self.claimers
 
 
-class CustomerPoolClaimer(ModelSQL):
+class CustomerPoolClaimer(DataRulesMixin, ModelSQL):
     __name__ = 'crm.pool-company.employee'
     __string__ = "Pool Claimer"
     pool = fields.Many2One(
@@ -67,7 +68,7 @@ class CustomerPoolClaimer(ModelSQL):
         'company.employee', "Employee", required=True, ondelete='CASCADE')
 
 
-class ReleaseRule(ModelSQL, ModelView):
+class ReleaseRule(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.pool.release_rule'
     __string__ = "Pool Release Rule"
     pool = fields.Many2One(

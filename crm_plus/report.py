@@ -21,6 +21,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, check_access, inactive_records
 
+from .access import DataRulesMixin
 from .model import convert_amount, divide, local_midnight
 from .party import CUSTOMER_STATUSES, customers_in_use
 
@@ -357,7 +358,7 @@ class ReportMixin:
             group_by=[Column(union, k) for k in keys])
 
 
-class Activity(ReportMixin, ModelSQL, ModelView):
+class Activity(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
     "New customers, follow-ups and opportunities month by month"
     __name__ = 'crm.report.activity'
     __string__ = "CRM Monthly Activity"
@@ -379,7 +380,7 @@ class Activity(ReportMixin, ModelSQL, ModelView):
             ['month'], ['new_customers', 'follow_ups', 'opportunities'])
 
 
-class EmployeeActivity(ReportMixin, ModelSQL, ModelView):
+class EmployeeActivity(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
     "What each salesperson did in the period (staff activity, my month)"
     __name__ = 'crm.report.employee'
     __string__ = "CRM Staff Activity"
@@ -474,7 +475,7 @@ class OpportunityReportMixin(ReportMixin):
             group_by=group_by)
 
 
-class Funnel(OpportunityReportMixin, ModelSQL, ModelView):
+class Funnel(DataRulesMixin, OpportunityReportMixin, ModelSQL, ModelView):
     "The open opportunities by stage of the sales funnel"
     __name__ = 'crm.report.funnel'
     __string__ = "Sales Funnel"
@@ -490,7 +491,7 @@ class Funnel(OpportunityReportMixin, ModelSQL, ModelView):
         return cls._opportunity_query(['stage', 'currency'])
 
 
-class Forecast(OpportunityReportMixin, ModelSQL, ModelView):
+class Forecast(DataRulesMixin, OpportunityReportMixin, ModelSQL, ModelView):
     "The open opportunities by owner and month of expected signing"
     __name__ = 'crm.report.forecast'
     __string__ = "Sales Forecast"
@@ -508,7 +509,7 @@ class Forecast(OpportunityReportMixin, ModelSQL, ModelView):
             ['employee', 'month', 'currency'], period='expected_date')
 
 
-class Source(ReportMixin, ModelSQL, ModelView):
+class Source(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
     "Where the customers and the opportunities come from"
     __name__ = 'crm.report.source'
     __string__ = "CRM Sources"
@@ -559,7 +560,7 @@ class Source(ReportMixin, ModelSQL, ModelView):
             ]
 
 
-class CustomerStatus(ReportMixin, ModelSQL, ModelView):
+class CustomerStatus(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
     "How many customers are in each lifecycle status"
     __name__ = 'crm.report.customer_status'
     __string__ = "Customer Status Analysis"

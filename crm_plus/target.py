@@ -20,10 +20,10 @@ from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import DataRulesMixin, DataRulesWizardMixin
 from .company import current_employee, is_crm_admin, managed_employees
 from .exceptions import TargetError, TargetValidationError
-from .model import (
-    RuleCheckedExportMixin, check_write_rule, local_midnight, touch_rows)
+from .model import check_write_rule, local_midnight, touch_rows
 from .party import customers_in_use
 
 KPIS = [
@@ -42,7 +42,7 @@ DECOMPOSITION_FIELDS = {
     'employee', 'parent', 'company'}
 
 
-class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
+class Target(DataRulesMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.target'
     __string__ = "Sales Target"
     _rec_name = 'name'
@@ -456,7 +456,7 @@ class Target(RuleCheckedExportMixin, Workflow, ModelSQL, ModelView):
         pass
 
 
-class TargetNote(ModelSQL, ModelView):
+class TargetNote(DataRulesMixin, ModelSQL, ModelView):
     __name__ = 'crm.target.note'
     __string__ = "Sales Target Note"
     target = fields.Many2One(
@@ -541,7 +541,7 @@ class DecomposeStart(ModelView):
         return 'month'
 
 
-class Decompose(Wizard):
+class Decompose(DataRulesWizardMixin, Wizard):
     __name__ = 'crm.target.decompose'
     start = StateView('crm.target.decompose.start',
         'crm_plus.target_decompose_start_view_form', [
