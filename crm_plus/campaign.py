@@ -162,9 +162,9 @@ class Campaign(DataRulesMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def get_results(cls, campaigns, names):
-        """Count and sum the opportunities of the campaigns in SQL, the won
-        amounts in the currency of the campaign at the rate of the day won
-        """
+        """Count and sum the opportunities of the campaigns that the user
+        may read in SQL, the won amounts in the currency of the campaign at
+        the rate of the day won"""
         Opportunity = Pool().get('crm.opportunity')
         opportunity = Opportunity.__table__()
         campaign = cls.__table__()
@@ -182,7 +182,8 @@ class Campaign(DataRulesMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
                     Count(Literal(1)),
                     Sum(Case((won, 1), else_=0)),
                     Sum(Case((won, won_amount), else_=0)),
-                    where=reduce_ids(opportunity.campaign, sub_ids),
+                    where=reduce_ids(opportunity.campaign, sub_ids)
+                    & readable(opportunity, Opportunity),
                     group_by=[opportunity.campaign]))
             for campaign_id, count, won_count, amount in cursor:
                 results[campaign_id] = (count, won_count, amount)

@@ -382,6 +382,7 @@ class Campaign(metaclass=PoolMeta):
 
     @classmethod
     def get_actual_cost(cls, campaigns, name):
+        "Sum the spent expenses of the campaigns that the user may read"
         pool = Pool()
         Expense = pool.get('crm.expense')
         expense = Expense.__table__()
@@ -391,7 +392,8 @@ class Campaign(metaclass=PoolMeta):
             cursor.execute(*expense.select(
                     expense.campaign, Sum(expense.actual_amount),
                     where=reduce_ids(expense.campaign, sub_ids)
-                    & (expense.state == 'done'),
+                    & (expense.state == 'done')
+                    & readable(expense, Expense),
                     group_by=[expense.campaign]))
             costs.update((c, round_amount(a)) for c, a in cursor)
         return costs

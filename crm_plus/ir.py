@@ -17,6 +17,8 @@ EMPLOYEE_RULE_MODELS = {
     'crm.expense',
     'crm.lead',
     'crm.target',
+    'crm.campaign',
+    'crm.customer.share',
     }
 
 
@@ -28,7 +30,8 @@ class Rule(metaclass=PoolMeta):
         super().__setup__()
         cls.domain.help += (
             '\n- "employees" as list of ids of the employees of the user'
-            '\n- "today" as the current date')
+            '\n- "today" as the current date'
+            '\n- "user" as the id of the user')
 
     @classmethod
     def _get_context(cls, model_name):
@@ -38,6 +41,7 @@ class Rule(metaclass=PoolMeta):
         context = super()._get_context(model_name)
         context['employees'] = list(User.get_employees())
         context['today'] = Date.today()
+        context['user'] = Transaction().user
         return context
 
     @classmethod

@@ -583,7 +583,6 @@ class LockRequest(
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('party')
         t = cls.__table__()
         cls._sql_constraints += [
             ('party_employee_requested',
