@@ -156,16 +156,64 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Date = pool.get('ir.date')
         values = super().preprocess_values(mode, values)
         if (mode == 'create' and values.get('customer_nature')
-                and 'owner' not in values and not values.get('pool')):
-            # Who creates a customer outside a pool owns it
-            employee = current_employee()
-            if employee:
-                values['owner'] = employee.id
+                and not values.get('owner') and not values.get('pool')):
+            values.update(cls._default_ownership())
         if values.get('owner'):
-            values.setdefault('owner_since', Pool().get('ir.date').today())
+            values.setdefault('owner_since', Date.today())
+        elif mode == 'write' and 'owner' in values:
+            values.setdefault('owner_since', None)
+            values.setdefault('released_date', Date.today())
         return values
+
+    @classmethod
+    def _default_ownership(cls):
+        """Return the owner or the pool of a customer created without
+        either: its creator in the CRM owns it, else the default pool has
+        it, so that someone may claim it"""
+        pool = Pool()
+        Configuration = pool.get('crm.configuration')
+        employee = current_employee()
+        if employee and is_crm_user():
+            return {'owner': employee.id}
+        default_pool = Configuration(1).default_pool
+        return {'pool': default_pool.id} if default_pool else {}
+
+    @classmethod
+    def on_write(cls, parties, values):
+        callbacks = super().on_write(parties, values)
+        if 'owner' in values:
+            owner = values['owner']
+            owner = int(owner) if owner is not None else None
+            changed = [p for p in parties
+                if (p.owner.id if p.owner else None) != owner]
+            callbacks.append(cls._owners_changed(changed, owner))
+        return callbacks
+
+    @classmethod
+    def _owners_changed(cls, parties, owner_id):
+        """Return the function that logs the change of owner of the parties
+        to owner_id, by the action and reason of the context, and ends
+        their shares"""
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        OwnershipLog = pool.get('crm.ownership.log')
+        Share = pool.get('crm.customer.share')
+        context = Transaction().context
+        owner = Employee(owner_id) if owner_id is not None else None
+        logs = OwnershipLog.changes(parties, owner,
+            context.get('_crm_owner_action'), context.get('_crm_owner_reason'))
+
+        def changed():
+            with without_check_access():
+                OwnershipLog.save(logs)
+                Share.delete(Share.search([
+                            ('party', 'in', [p.id for p in parties]),
+                            ]))
+        return changed
 
     @classmethod
     def check_modification(cls, mode, parties, values=None, external=False):
@@ -343,22 +391,15 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def _set_owner(cls, parties, employee, action, reason=None):
-        pool = Pool()
-        OwnershipLog = pool.get('crm.ownership.log')
-        Date = pool.get('ir.date')
+        "Make employee the owner of the parties, logged as action"
         if not parties:
             return
-        OwnershipLog.record(parties, action, lambda p: employee, reason)
-        today = Date.today()
-        if employee:
-            values = {
-                'owner': employee, 'owner_since': today,
-                'release_warned': None}
-        else:
-            values = {
-                'owner': None, 'owner_since': None, 'released_date': today,
-                'key_customer': False, 'release_warned': None}
-        with without_check_access():
+        values = {'owner': employee.id if employee else None,
+            'release_warned': None}
+        if not employee:
+            values['key_customer'] = False
+        with without_check_access(), Transaction().set_context(
+                _crm_owner_action=action, _crm_owner_reason=reason):
             cls.write(parties, values)
 
     @classmethod
@@ -413,7 +454,9 @@ class Party(metaclass=PoolMeta):
         pool = Pool()
         Date = pool.get('ir.date')
         OwnershipLog = pool.get('crm.ownership.log')
+        Share = pool.get('crm.customer.share')
         log = OwnershipLog.__table__()
+        share = Share.__table__()
         cursor = Transaction().connection.cursor()
         today = Date.today()
         user = Transaction().user
@@ -424,6 +467,8 @@ class Party(metaclass=PoolMeta):
                 party.select(party.id, Literal(now), Literal('auto_release'),
                     party.owner, Literal(user), Literal(now),
                     where=condition)))
+        cursor.execute(*share.delete(where=Exists(party.select(Literal(1),
+                        where=(party.id == share.party) & condition))))
         cursor.execute(*party.update(
                 [party.owner, party.owner_since, party.released_date,
                     party.key_customer, party.release_warned],
@@ -492,7 +537,7 @@ class OwnershipLog(DataRulesMixin, ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('party')
-        cls._order.insert(0, ('date', 'DESC'))
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.party, Index.Equality())),
@@ -524,6 +569,22 @@ class OwnershipLog(DataRulesMixin, ModelSQL, ModelView):
                         to_owner=new_owner(p), employee=employee,
                         reason=reason)
                     for p in parties])
+
+    @classmethod
+    def changes(cls, parties, owner, action=None, reason=None):
+        """Return the unsaved logs of the change of owner of the parties to
+        owner, by action or else by the kind of change"""
+        employee = current_employee()
+        return [cls(party=p, from_owner=p.owner, to_owner=owner,
+                action=action or cls._change_action(p.owner, owner),
+                employee=employee, reason=reason)
+            for p in parties]
+
+    @classmethod
+    def _change_action(cls, from_owner, to_owner):
+        if not to_owner:
+            return 'release'
+        return 'transfer' if from_owner else 'assign'
 
     @classmethod
     def released_by(cls, parties):
