@@ -193,33 +193,3 @@ def wait_for_lock(name):
     cursor = Transaction().connection.cursor()
     cursor.execute(*Select([database.lock_id(key, True)]))
     return True
-
-
-class _LockErrors(TransactionError):
-    "The missing locks of several models, taken by one restart"
-
-    def __init__(self, errors):
-        super().__init__()
-        self.errors = errors
-
-    def fix(self, extras):
-        super().fix(extras)
-        for error in self.errors:
-            error.fix(extras)
-
-
-def lock_all(*groups):
-    """Lock the records of each (Model, records) group.
-
-    ModelSQL.lock restarts the transaction to take its locks first: asking
-    for the locks of all the groups at once restarts it once, not once per
-    model.  The restarted transaction takes them in the order of the
-    groups."""
-    errors = []
-    for Model, records in groups:
-        try:
-            Model.lock(records)
-        except TransactionError as error:
-            errors.append(error)
-    if errors:
-        raise _LockErrors(errors)

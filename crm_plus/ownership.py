@@ -317,9 +317,9 @@ class Party(metaclass=PoolMeta):
         cooldown, daily cap and quota rules under row locks"""
         pool = Pool()
         Employee = pool.get('company.employee')
-        # Lock the customers and the employee, so that concurrent claims of
-        # a customer or by the employee wait for each other
-        lock_all((cls, parties), (Employee, [employee]))
+        # Concurrent claims of a customer or by the employee wait for each
+        # other; the one that waited restarts and sees what was claimed
+        touch_rows(cls, parties)
         Employee.touch([employee])
         parties = [p for p in parties if p.owner != employee]
         if action in {'claim', 'lock'}:
@@ -407,7 +407,8 @@ class Party(metaclass=PoolMeta):
         "Assign or transfer customers to employee, in bulk"
         Employee = Pool().get('company.employee')
         # Checked and split on the owners of locked rows
-        lock_all((cls, parties), (Employee, [employee]))
+        touch_rows(cls, parties)
+        Employee.touch([employee])
         if not is_crm_admin():
             managed = managed_employees(current_employee())
             if employee.id not in managed:

@@ -8,13 +8,12 @@ from sql import Column
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, ValidationError
-from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.company.tests import CompanyTestMixin, create_employee
 from trytond.modules.party.tests import PartyCheckReplaceMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
 
-from ..model import lock_all
 from .tools import acting_as, create_customer, create_world
 
 
@@ -52,22 +51,30 @@ class CrmPlusTestCase(
                         self.assertIn(field.get('widget'), {'date', 'time'})
 
     @with_transaction()
-    def test_lock_all_restarts_once(self):
-        "Locking records of two models asks for both locks in one restart"
+    def test_customer_created_outside_crm_in_default_pool(self):
+        """A customer created outside the CRM lands in the default pool; in
+        the CRM, its creator owns it"""
         pool = Pool()
+        Party = pool.get('party.party')
         User = pool.get('res.user')
-        Lang = pool.get('ir.lang')
-        users, langs = User.search([], limit=1), Lang.search([], limit=2)
+        world = create_world()
+        employee = create_employee(world.company, "Accountant")
+        accountant = User(login='accountant', name="Accountant",
+            companies=[world.company], company=world.company,
+            employees=[employee], employee=employee)
+        accountant.save()
 
-        with self.assertRaises(TransactionError) as cm:
-            lock_all((User, users), (Lang, langs))
-
-        extras = {}
-        cm.exception.fix(extras)
-        self.assertEqual(
-            {t: sorted(ids) for t, ids in extras['_lock_records'].items()},
-            {User._table: [u.id for u in users],
-                Lang._table: sorted(l.id for l in langs)})
+        for user, owner, pool_ in [
+                (accountant, None, world.east),
+                (world.users['sales1'], world.employees['sales1'], None),
+                ]:
+            with self.subTest(user=user.login), acting_as(user), \
+                    Transaction().set_context(_check_access=False):
+                party, = Party.create([{
+                            'name': "Made by %s" % user.login,
+                            'customer_nature': 'company'}])
+                party = Party(party.id)
+                self.assertEqual((party.owner, party.pool), (owner, pool_))
 
     @with_transaction()
     def test_claim_from_pool(self):
