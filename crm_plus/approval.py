@@ -339,6 +339,8 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
     to_approve = fields.Function(
         fields.Boolean("To Approve"), 'get_to_approve',
         searcher='search_to_approve')
+    can_decide = fields.Function(
+        fields.Boolean("Can Decide"), 'get_can_decide')
 
     @classmethod
     def __setup__(cls):
@@ -354,8 +356,8 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
                 })
         cls._buttons.update({
                 'decide': {
-                    'invisible': Eval('state') != 'pending',
-                    'depends': ['state'],
+                    'invisible': ~Eval('can_decide', False),
+                    'depends': ['can_decide'],
                     },
                 })
 
@@ -397,6 +399,31 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
 
     def get_to_approve(self, name):
         return self.is_approver()
+
+    def get_can_decide(self, name):
+        "Tell whether the user may approve or reject the current step"
+        try:
+            self.check_decidable()
+        except ApprovalError:
+            return False
+        return True
+
+    def check_decidable(self):
+        """Raise why the user may not decide on the request: it is not
+        pending, the user requested it, or does not approve its step"""
+        User = Pool().get('res.user')
+        if self.state != 'pending':
+            raise ApprovalError(gettext(
+                    'crm_plus.msg_approval_not_pending',
+                    request=self.rec_name, state=self.state_string))
+        if self.requester.id in User.get_employees():
+            raise ApprovalError(gettext(
+                    'crm_plus.msg_approval_own_request',
+                    request=self.rec_name))
+        if not is_crm_admin() and not self.is_approver():
+            raise ApprovalError(gettext(
+                    'crm_plus.msg_approval_not_approver',
+                    request=self.rec_name, approvers=self.approvers))
 
     @classmethod
     def search_to_approve(cls, name, clause):
@@ -500,15 +527,15 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
 
     @classmethod
     def check_decider(cls, requests):
-        "Only the approvers of the current step and CRM managers decide"
-        if is_crm_admin():
-            return
+        """Only the approvers of the current step and CRM managers decide,
+        never on their own requests"""
         for request in requests:
-            if not request.is_approver():
-                raise ApprovalError(gettext(
-                        'crm_plus.msg_approval_not_approver',
-                        request=request.rec_name,
-                        approvers=request.approvers))
+            request.check_decidable()
+
+    @classmethod
+    def refuse_button(cls, name, request):
+        request.check_decidable()
+        super().refuse_button(name, request)
 
     @classmethod
     def approve(cls, requests, comment=None):

@@ -276,12 +276,17 @@ class Party(metaclass=PoolMeta):
     @ModelView.button
     def release(cls, parties, reason=None):
         "Give customers back to their pool"
+        touch_rows(cls, parties)
+        owned = [p for p in parties if p.owner]
+        cls.check_releasable(owned)
+        cls._set_owner(owned, None, 'release', reason=reason)
+
+    @classmethod
+    def check_releasable(cls, parties):
+        "The owner or a manager of the owner releases a customer to its pool"
         managed = managed_employees(current_employee())
         admin = is_crm_admin()
-        cls.lock(parties)
         for party in parties:
-            if not party.owner:
-                continue
             if not admin and party.owner.id not in managed:
                 raise OwnershipError(gettext(
                         'crm_plus.msg_customer_release_not_owner',
@@ -291,8 +296,25 @@ class Party(metaclass=PoolMeta):
                 raise OwnershipError(gettext(
                         'crm_plus.msg_customer_release_no_pool',
                         customer=party.rec_name))
-        cls._set_owner([p for p in parties if p.owner], None, 'release',
-            reason=reason)
+
+    @classmethod
+    def refuse_hidden_button(cls, name):
+        if name == 'claim':
+            raise OwnershipError(gettext(
+                    'crm_plus.msg_customer_claimed_hidden'))
+        super().refuse_hidden_button(name)
+
+    @classmethod
+    def refuse_button(cls, name, party):
+        "Say why the customer may not be claimed, released or marked"
+        employee = current_employee()
+        if name in {'claim', 'request_lock'} and employee:
+            cls.check_claimable([party], employee)
+        elif name == 'release' and party.owner:
+            cls.check_releasable([party])
+        elif name == 'toggle_key':
+            cls.check_key_customer_owner([party])
+        super().refuse_button(name, party)
 
     @classmethod
     @ModelView.button_action('crm_plus.act_lock_request_new')
@@ -628,6 +650,8 @@ class LockRequest(
     approver = fields.Function(
         fields.Many2One('company.employee', "Approver"),
         'on_change_with_approver')
+    can_decide = fields.Function(
+        fields.Boolean("Can Decide"), 'get_can_decide')
     reason = fields.Text("Reason", states=_requested)
     comment = fields.Text(
         "Comment", states=_states,
@@ -659,9 +683,16 @@ class LockRequest(
             ('requested', 'cancelled'),
             }
         requested = Eval('state') == 'requested'
+        deciding = requested & Eval('can_decide', False)
         cls._buttons.update({
-                'approve': {'invisible': ~requested, 'depends': ['state']},
-                'reject': {'invisible': ~requested, 'depends': ['state']},
+                'approve': {
+                    'invisible': ~deciding,
+                    'depends': ['state', 'can_decide'],
+                    },
+                'reject': {
+                    'invisible': ~deciding,
+                    'depends': ['state', 'can_decide'],
+                    },
                 'cancel': {'invisible': ~requested, 'depends': ['state']},
                 })
 
@@ -688,6 +719,15 @@ class LockRequest(
 
     def get_rec_name(self, name):
         return '%s (%s)' % (self.party.rec_name, self.employee.rec_name)
+
+    def get_can_decide(self, name):
+        return bool(self.approval and self.approval.can_decide)
+
+    @classmethod
+    def refuse_button(cls, name, request):
+        if name in {'approve', 'reject'}:
+            request.pending_approvals()[0].check_decidable()
+        super().refuse_button(name, request)
 
     def get_approval_company(self):
         return self.employee.company
