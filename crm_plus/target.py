@@ -277,6 +277,8 @@ class Target(DataRulesMixin, Workflow, ModelSQL, ModelView):
         owner of each target; the end is excluded, and a UTC time where
         timestamp"""
         for target in targets:
+            if not target.start_date or not target.end_date:
+                continue  # not valid yet: its validation says why
             start = target.start_date
             end = target.end_date + dt.timedelta(days=1)
             if timestamp:
