@@ -299,6 +299,7 @@ class ApprovalTestCase(CrmTestCase):
         with acting_as(world.users['sales1']):
             Opportunity.submit([opportunity])
         other = create_customer("Other", owner=world.employees['sales1'])
+        juniors = create_customer("Junior's", owner=world.employees['junior'])
         with acting_as(world.users['junior']):
             request = LockRequest(party=create_customer(
                     "Mine", owner=world.employees['junior']))
@@ -310,7 +311,7 @@ class ApprovalTestCase(CrmTestCase):
                 ('junior', approved, {'campaign': None}),
                 ('manager', campaign, {'budget': Decimal(100000)}),
                 ('sales1', opportunity, {'party': other.id}),
-                ('junior', request, {'party': other.id}),
+                ('junior', request, {'party': juniors.id}),
                 ]:
             Model = type(record)
             with self.subTest(model=Model.__name__, values=values), \

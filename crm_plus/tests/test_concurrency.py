@@ -2,19 +2,24 @@
 # this repository contains the full copyright notices and license terms.
 """Two salespeople clicking at once, on two real PostgreSQL connections."""
 
+import functools
+import re
 import threading
 import time
+from contextlib import contextmanager
 from unittest.mock import patch
 
 from trytond import backend
 from trytond.exceptions import UserError
+from trytond.modules.company.tests import create_employee
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 
 from .. import customer_import
 from .tools import (
-    CHECK_DELAY, CommittedDataMixin, create_customer, create_world,
-    postgresql_only, run_at_once, run_in_transaction, slowed)
+    CHECK_DELAY, PASSWORD, CommittedDataMixin, HTTPSession, at_once,
+    create_customer, create_world, postgresql_only, run_at_once,
+    run_in_transaction, serving, slowed)
 
 
 @postgresql_only
@@ -171,6 +176,110 @@ class CrmPlusConcurrencyTestCase(CommittedDataMixin, RouteTestCase):
         message, = [r for r in results if r != 'done']
         self.assertRegex(message, r'already has "INFO@new.example"'
             r'|already has "info@new.example"')
+
+
+@postgresql_only
+class CrmPlusClaimLoadTestCase(CommittedDataMixin, RouteTestCase):
+    """Claims of a sales floor at once, each user on a connection of its own
+    to the real HTTP server"""
+    module = 'crm_plus'
+    floor = 20
+
+    @classmethod
+    def create_data(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        User = pool.get('res.user')
+        world = create_world(passwords=True)
+        crm_user = ModelData.get_id('crm_plus', 'group_crm_user')
+        cls.logins = []
+        for number in range(1, cls.floor + 1):
+            login = 'floor%02d' % number
+            employee = create_employee(world.company, login.title())
+            employee.supervisor = world.employees['manager']
+            employee.save()
+            User(login=login, name=login.title(), groups=[crm_user],
+                companies=[world.company], company=world.company,
+                employees=[employee], employee=employee,
+                password=PASSWORD).save()
+            cls.logins.append(login)
+        cls.customers = {name: create_customer(name, pool=world.east).id
+            for name in ["Floor", "Sessions", "Race"]}
+        cls.employees = {n: e.id for n, e in world.employees.items()}
+
+    @contextmanager
+    def sessions(self, logins):
+        "Yield a session over its own connection for each login"
+        with serving() as address:
+            sessions = [HTTPSession(address, DB_NAME, l) for l in logins]
+            try:
+                yield sessions
+            finally:
+                for session in sessions:
+                    session.close()
+
+    def claims(self, logins, customer):
+        """Claim the customer as each login, all at once; return the
+        answers"""
+        with self.sessions(logins) as sessions:
+            return at_once(*[functools.partial(
+                        s, 'model.party.party.claim', [customer])
+                    for s in sessions])
+
+    def owner(self, customer):
+        def read():
+            Party = Pool().get('party.party')
+            owner = Party(customer).owner
+            return owner.party.name if owner else None
+        return run_in_transaction(DB_NAME, 0, read)
+
+    def test_sales_floor_claims_one_customer(self):
+        """20 salespeople claim one customer at once: one wins, the others
+        are told it was claimed, none gets a server error"""
+        results = self.claims(self.logins, self.customers["Floor"])
+
+        self.assertEqual(results.count('done'), 1, results)
+        losers = [r for r in results if r != 'done']
+        self.assertEqual([r for r in losers if not re.search(
+                        'already owns it|another salesperson has claimed',
+                        r)], [])
+        self.assertIn(self.owner(self.customers["Floor"]),
+            {l.title() for l in self.logins})
+
+    def test_one_salesperson_five_sessions(self):
+        "A salesperson claims a customer from five sessions: one claim is done"
+        results = self.claims(['sales1'] * 5, self.customers["Sessions"])
+
+        self.assertEqual(results.count('done'), 1, results)
+        self.assertEqual([r for r in results
+                if r != 'done' and 'Sales1" already owns it' not in r], [])
+        self.assertEqual(self.owner(self.customers["Sessions"]), "Sales1")
+
+    def test_claims_race_assignment(self):
+        """The manager assigns a customer while 5 salespeople claim it: at
+        most one claim is done, the assignment is, nobody gets a server
+        error"""
+        customer = self.customers["Race"]
+        with self.sessions(['manager', *self.logins[:5]]) as sessions:
+            manager, *salespeople = sessions
+            manager.context.update(active_model='party.party',
+                active_id=customer, active_ids=[customer])
+            _, payload = manager.post(
+                'wizard.crm.customer.assign.create', [manager.context])
+            wizard = payload['result'][0]
+            results = at_once(functools.partial(manager,
+                    'wizard.crm.customer.assign.execute', wizard,
+                    {'start': {'employee': self.employees['junior'],
+                            'reason': "Coverage"}}, 'assign'),
+                *[functools.partial(s, 'model.party.party.claim', [customer])
+                    for s in salespeople])
+
+        self.assertEqual([r for r in results
+                if r.startswith('HTTP') or r == 'crash'], [], results)
+        # The assignment transfers the customer if a claim came first
+        self.assertEqual(results[0], 'done')
+        self.assertLessEqual(results[1:].count('done'), 1)
+        self.assertEqual(self.owner(customer), "Junior")
 
 
 del RouteTestCase

@@ -227,7 +227,7 @@ class ExpenseTestCase(CrmTestCase):
         with acting_as(world.users['sales2']):
             for action, message in [
                     (lambda e: Expense.write(e, {'description': "Mine"}),
-                        'not allowed to write'),
+                        'not allowed to change'),
                     (Expense.cancel, 'but not change it'),
                     (Expense.delete, 'not allowed to delete'),
                     ]:

@@ -326,7 +326,18 @@ class CrmPlusTestCase(
             request = LockRequest(
                 party=party, employee=world.employees['junior'])
             request.save()
+        # a colleague does not even see it, the supervisor's own manager
+        # sees it but does not decide: the button is hidden from both
         with acting_as(world.users['sales2']):
+            with self.assertRaises(AccessError):
+                LockRequest.approve([LockRequest(request.id)])
+        with acting_as(world.users['manager']):
+            self.assertFalse(LockRequest(request.id).can_decide)
+            with self.assertRaises(UserError):
+                LockRequest.approve([LockRequest(request.id)])
+        # and the approval engine says who decides
+        with acting_as(world.users['manager']), \
+                Transaction().set_context(_check_access=False):
             with self.assertRaisesRegex(UserError, 'Sales1'):
                 LockRequest.approve([LockRequest(request.id)])
         with acting_as(world.users['sales1']):
@@ -396,7 +407,7 @@ class CrmPlusTestCase(
         self.assertEqual(len(expired.follow_ups), 1)
         self.assertEqual(
             [(l.action, l.from_owner) for l in expired.ownership_logs],
-            [('auto_release', sales1)])
+            [('auto_release', sales1), ('assign', None)])
         self.assertEqual(Party(warned.id).release_warned, today())
         self.assertEqual(Party(recent.id).release_warned, None)
         self.assertEqual(len(Notification.search([
@@ -404,7 +415,7 @@ class CrmPlusTestCase(
 
         Party.release_customers()
 
-        self.assertEqual(len(Party(expired.id).ownership_logs), 1)
+        self.assertEqual(len(Party(expired.id).ownership_logs), 2)
         self.assertEqual(len(Notification.search([
                         ('user', '=', world.users['sales1'].id)])), 1)
 

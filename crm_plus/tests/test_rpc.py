@@ -13,6 +13,10 @@ from .tools import (
     run_in_transaction)
 
 
+# The customers whose owner some tests change
+CHANGING = ["Handed over", "Stale"]
+
+
 class CrmPlusRPCTestCase(RouteTestCase):
     "Test crm_plus access rules over RPC"
     module = 'crm_plus'
@@ -25,19 +29,27 @@ class CrmPlusRPCTestCase(RouteTestCase):
     @classmethod
     def create_customers(cls):
         pool = Pool()
+        Flow = pool.get('crm.approval.flow')
         FollowUp = pool.get('crm.follow_up')
+        Lang = pool.get('ir.lang')
         Lead = pool.get('crm.lead')
+        Opportunity = pool.get('crm.opportunity')
         Share = pool.get('crm.customer.share')
         world = create_world(passwords=True)
         emp = world.employees
+        cls.employees = {n: e.id for n, e in emp.items()}
         cls.customers = {}
         for name, owner in [
                 ("Mine", 'sales1'), ("Junior's", 'junior'),
-                ("Locked", 'sales2'), ("Shared", 'sales2')]:
+                ("Locked", 'sales2'), ("Shared", 'sales2'),
+                ("Handed over", 'sales2')]:
             cls.customers[name] = create_customer(
                 name, pool=world.east, owner=emp[owner]).id
-        cls.customers["Free"] = create_customer("Free", pool=world.east).id
+        for name in ["Free", "Stale"]:
+            cls.customers[name] = create_customer(name, pool=world.east).id
         Share(party=cls.customers["Shared"], employee=emp['sales1'],
+            mode='read').save()
+        Share(party=cls.customers["Handed over"], employee=emp['junior'],
             mode='read').save()
         FollowUp(company=world.company, party=cls.customers["Locked"],
             employee=emp['sales2'], subject="Secret").save()
@@ -55,6 +67,15 @@ class CrmPlusRPCTestCase(RouteTestCase):
             party=cls.customers["Shared"], employee=emp['sales2'])
         lead.save()
         cls.lead = lead.id
+        Flow(name="Filing", company=world.company, model='crm.opportunity',
+            steps=[{'name': "Supervisor", 'approver_kind': 'supervisor'}],
+            ).save()
+        filed = create_opportunity(
+            world, 'sales2', party=cls.customers["Locked"])
+        Opportunity.submit([filed])
+        cls.filed = filed.id
+        zh_CN, = Lang.search([('code', '=', 'zh_CN')])
+        Lang.load_translations([zh_CN])
 
     def rpc(self, login, method, *params, context=None):
         """Call method as login, with the user's context updated by context,
@@ -80,7 +101,9 @@ class CrmPlusRPCTestCase(RouteTestCase):
         return payload['result']
 
     def names(self, login, domain=None):
-        customers = [('customer_nature', '!=', None)] + (domain or [])
+        # some tests change their owner
+        customers = [('customer_nature', '!=', None),
+            ('name', 'not in', CHANGING)] + (domain or [])
         return {r['name'] for r in self.rpc(login,
                 'model.party.party.search_read', customers, 0, None, None,
                 ['name'])}
@@ -90,7 +113,8 @@ class CrmPlusRPCTestCase(RouteTestCase):
         self.assertEqual(self.names('sales1'),
             {"Mine", "Junior's", "Shared", "Free"})
         self.assertEqual(self.rpc('sales1', 'model.party.party.search_count',
-                [('customer_nature', '!=', None)]), 4)
+                [('customer_nature', '!=', None),
+                    ('name', 'not in', CHANGING)]), 4)
         self.assertEqual(self.rpc('sales1', 'model.party.party.search',
                 [('id', '=', self.customers["Locked"])], 0, None, None), [])
         with self.assertRaisesRegex(RPCError, 'not allowed to read'):
@@ -128,7 +152,7 @@ class CrmPlusRPCTestCase(RouteTestCase):
         "A customer shared read-only can be read but not edited"
         self.rpc('sales1', 'model.party.party.read',
             [self.customers["Shared"]], ['name'])
-        with self.assertRaisesRegex(RPCError, 'not allowed to write'):
+        with self.assertRaisesRegex(RPCError, 'not allowed to change'):
             self.rpc('sales1', 'model.party.party.write',
                 [self.customers["Shared"]], {'name': "Renamed"})
         self.assertIn("Shared", self.names('sales1'))
@@ -186,6 +210,130 @@ class CrmPlusRPCTestCase(RouteTestCase):
             Party = Pool().get('party.party')
             return Party.search_count([('name', '=', "Brand New")])
         self.assertEqual(count(), 0)
+
+
+    def test_share_not_self_granted(self):
+        """The receiver of a read-only share cannot share the customer with
+        himself for writing, nor change or end the share"""
+        share, = self.rpc('sales1', 'model.crm.customer.share.search',
+            [('party', '=', self.customers["Shared"])], 0, None, None)
+        for method, params in [
+                ('create', [[{'party': self.customers["Shared"],
+                                'employee': self.employees['sales1'],
+                                'mode': 'write'}]]),
+                ('write', [[share], {'mode': 'write'}]),
+                ('delete', [[share]]),
+                ]:
+            with self.subTest(method=method), \
+                    self.assertRaisesRegex(RPCError, 'not allowed'):
+                self.rpc('sales1', f'model.crm.customer.share.{method}',
+                    *params)
+        # nor can a colleague share a customer of somebody else by its id
+        with self.assertRaisesRegex(RPCError, 'not allowed to see it'):
+            self.rpc('sales1', 'model.crm.customer.share.create',
+                [{'party': self.customers["Locked"],
+                        'employee': self.employees['sales1'],
+                        'mode': 'write'}])
+        self.assertEqual(self.names('sales1', [
+                    ('id', '=', self.customers["Locked"])]), set())
+
+    def test_share_by_owner_side(self):
+        """The owner and the owner's manager share a customer; a pool
+        customer is not shared, even by the CRM manager"""
+        for login in ['sales2', 'manager']:
+            with self.subTest(login=login):
+                share, = self.rpc(login, 'model.crm.customer.share.create',
+                    [{'party': self.customers["Locked"],
+                            'employee': self.employees['junior'],
+                            'mode': 'read'}])
+                self.rpc(login, 'model.crm.customer.share.write', [share],
+                    {'mode': 'write'})
+                self.rpc(login, 'model.crm.customer.share.delete', [share])
+        with self.assertRaisesRegex(RPCError, 'public pool'):
+            self.rpc('admin', 'model.crm.customer.share.create',
+                [{'party': self.customers["Free"],
+                        'employee': self.employees['junior'],
+                        'mode': 'read'}])
+
+    def test_bookkeeping_fields_read_only(self):
+        """The owner and the follow-up figures of a customer change only
+        through the actions that keep them"""
+        for values in [
+                {'owner': self.employees['sales1']},
+                {'owner_since': date(2020, 1, 1)},
+                {'released_date': date(2020, 1, 1)},
+                {'release_warned': date(2020, 1, 1)},
+                {'last_contact_date': date(2020, 1, 1)},
+                {'next_contact_date': date(2030, 1, 1)},
+                {'follow_up_count': 99},
+                ]:
+            with self.subTest(values=values), \
+                    self.assertRaisesRegex(RPCError, 'not allowed'):
+                self.rpc('sales1', 'model.party.party.write',
+                    [self.customers["Mine"]], values)
+
+    def test_refused_buttons_explained(self):
+        """A button refused for the state of its record says why in the
+        user's language, not with trytond's generic message"""
+        self.rpc('sales2', 'model.party.party.claim',
+            [self.customers["Stale"]])
+        for login, button, id_, message in [
+                # from a stale pool list, the customer claimed by another
+                # team meanwhile
+                ('sales1', 'claim', self.customers["Stale"],
+                    'another salesperson has claimed it'),
+                # the manager sees who owns it
+                ('manager', 'claim', self.customers["Stale"],
+                    '"Sales2" already owns it'),
+                ('manager', 'claim', self.customers["Junior's"],
+                    '"Junior" already owns it'),
+                ('sales1', 'release', self.customers["Free"],
+                    'not available for "Free" in its current state'),
+                ]:
+            with self.subTest(login=login, button=button), \
+                    self.assertRaisesRegex(RPCError, message):
+                self.rpc(login, f'model.party.party.{button}', [id_])
+        with self.assertRaisesRegex(RPCError, '已被其他销售人员领取'):
+            self.rpc('sales1', 'model.party.party.claim',
+                [self.customers["Stale"]], context={'language': 'zh_CN'})
+
+    def test_own_approval_not_decided(self):
+        """The requester does not see the decision on his own request and
+        is told why when he tries it"""
+        request, = self.rpc('sales2', 'model.crm.approval.request.search',
+            [('document', '=', f'crm.opportunity,{self.filed}')],
+            0, None, None)
+        (values,) = self.rpc('sales2', 'model.crm.approval.request.read',
+            [request], ['can_decide'])
+        self.assertFalse(values['can_decide'])
+        with self.assertRaisesRegex(RPCError, 'your own request'):
+            self.rpc('sales2', 'model.crm.approval.request.decide',
+                [request])
+        (values,) = self.rpc('manager', 'model.crm.approval.request.read',
+            [request], ['can_decide'])
+        self.assertTrue(values['can_decide'])
+
+    def test_owner_written_by_manager_logged(self):
+        """The CRM manager writes the owner of a customer: the change is
+        logged as a transfer and ends the customer's shares"""
+        self.rpc('admin', 'model.party.party.write',
+            [self.customers["Handed over"]],
+            {'owner': self.employees['sales1']})
+
+        @with_transaction()
+        def check():
+            Party = Pool().get('party.party')
+            party = Party(self.customers["Handed over"])
+            log = party.ownership_logs[0]
+            return (party.owner.id, log.action, log.from_owner.id,
+                log.to_owner.id, len(party.shares))
+        self.assertEqual(check(), (self.employees['sales1'], 'transfer',
+                self.employees['sales2'], self.employees['sales1'], 0))
+
+
+def date(year, month, day):
+    "Return the date as the JSON-RPC client sends it"
+    return {'__class__': 'date', 'year': year, 'month': month, 'day': day}
 
 
 class RPCError(Exception):

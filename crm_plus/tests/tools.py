@@ -11,6 +11,7 @@
 
 import base64
 import datetime as dt
+import http.client
 import json
 import threading
 import time
@@ -76,6 +77,13 @@ def create_world(
     world.south = CustomerPool(name="South", company=company)
     CustomerPool.save([world.east, world.south])
     ReleaseRule(pool=world.east, no_follow_up_days=30).save()
+    # the administrator works in the company, as in the setup wizard
+    admin = User(ModelData.get_id('res', 'user_admin'))
+    admin.companies += (company,)
+    admin.company = company
+    if passwords:
+        admin.password = PASSWORD
+    admin.save()
     Configuration(1).save()
     Configuration.write([Configuration(1)], {
             'default_pool': world.east.id,
@@ -313,3 +321,256 @@ def create_opportunity_of(world, party, employee, **values):
         company=world.company, party=party, employee=employee, **values)
     opportunity.save()
     return opportunity
+
+
+class RPCSession:
+    """A user logged in once over the JSON-RPC route of a RouteTestCase,
+    calling with the context of the user's preferences"""
+
+    def __init__(self, test, login):
+        self.client = test.client()
+        self.url = f'/{test.db_name}/rpc/'
+        response = self.client.post(self.url, json={
+                'id': 0, 'method': 'common.db.login',
+                'params': [login, {'password': PASSWORD}, 'en']})
+        user_id, session = response.json['result'][:2]
+        token = base64.b64encode(
+            f'{login}:{user_id}:{session}'.encode()).decode()
+        self.headers = {'Authorization': f'Session {token}'}
+        self.context = self.post('model.res.user.get_preferences', True, {})
+
+    def post(self, method, *params):
+        response = self.client.post(self.url, headers=self.headers, json={
+                'id': 1, 'method': method, 'params': list(params)})
+        payload = json.loads(response.get_data())
+        if 'error' in payload:
+            raise RPCError(payload['error'])
+        return payload['result']
+
+    def __call__(self, method, *params, context=None):
+        "Return the result of method or raise its error as RPCError"
+        return self.post(method, *params, {**self.context, **(context or {})})
+
+
+def server_error(error):
+    "Tell whether the RPCError is a crash rather than a refusal"
+    args = error.args[0]
+    return len(args) > 1 and 'Traceback' in str(args[1])
+
+
+def create_books(world):
+    """Create for sales1 and for sales2, in teams of their own, the book of
+    a customer with a contact person, their satellites and a document of
+    each kind, some waiting for approval; a second such book shared with
+    the other salesperson read-only; a lock request of a pool customer.
+
+    Return the customers of the books by the login of their owner, the
+    shared ones by "shared-" and the login."""
+    pool = Pool()
+    Flow = pool.get('crm.approval.flow')
+    Team = pool.get('crm.team')
+    for model in ['crm.opportunity', 'crm.expense', 'crm.campaign']:
+        Flow(name="By the supervisor", company=world.company, model=model,
+            steps=[{'name': "Supervisor", 'approver_kind': 'supervisor'}],
+            ).save()
+    with Transaction().set_context(company=world.company.id):
+        product = create_product("Pump")
+    books = {}
+    for login, other in [('sales1', 'sales2'), ('sales2', 'sales1')]:
+        Team(name="Team of %s" % login, company=world.company,
+            members=[world.employees[login]]).save()
+        books[login] = create_book(world, login, "Book", product)
+        books['shared-' + login] = create_book(
+            world, login, "Shared", product, share_with=other)
+    return books
+
+
+def create_product(name):
+    "Create a product sold by the unit"
+    pool = Pool()
+    Template = pool.get('product.template')
+    Uom = pool.get('product.uom')
+    unit, = Uom.search([('symbol', '=', 'u')])
+    template = Template(name=name, default_uom=unit, type='goods',
+        list_price=Decimal(100), products=[{}])
+    template.save()
+    return template.products[0]
+
+
+def create_book(world, login, title, product, share_with=None):
+    """Create the book of a customer of the salesperson login, shared
+    read-only with share_with"""
+    pool = Pool()
+    LockRequest = pool.get('crm.lock.request')
+    ModelData = pool.get('ir.model.data')
+    Party = pool.get('party.party')
+    Share = pool.get('crm.customer.share')
+    employee = world.employees[login]
+    name = "%s of %s" % (title, login)
+    customer = create_customer(name, owner=employee)
+    contact = Party(name="Contact of %s" % name, addresses=[{
+                'street': "1 Contact Road", 'city': "Shanghai"}],
+        contact_mechanisms=[{'type': 'phone',
+                'value': '+86 21 5555 %04d' % customer.id}])
+    contact.save()
+    Party.write([customer], {
+            'addresses': [('create', [{
+                            'street': "1 %s Road" % name,
+                            'city': "Shanghai"}])],
+            'contact_mechanisms': [('create', [{
+                            'type': 'email',
+                            'value': '%s@book.example.com' % customer.id}])],
+            'identifiers': [('create', [{'code': 'BOOK-%s' % customer.id}])],
+            'customer_contacts': [('create', [{
+                            'contact': contact.id, 'position': "Buyer"}])],
+            })
+    rival = create_customer("Rival of %s" % name, owner=employee,
+        customer_type=ModelData.get_id('crm_plus', 'customer_type_competitor'))
+    Share(party=customer, employee=world.employees['manager'],
+        mode='read').save()
+    if share_with:
+        Share(party=customer, employee=world.employees[share_with],
+            mode='read').save()
+    LockRequest(party=create_customer("Pool of %s" % name, pool=world.east),
+        employee=employee, reason="Met them at the fair").save()
+    book_documents(world, login, name, customer, contact, rival, product)
+    return customer
+
+
+def book_documents(world, login, name, customer, contact, rival, product):
+    "Create a document of each kind about the customer of login"
+    pool = Pool()
+    Attachment = pool.get('ir.attachment')
+    Campaign = pool.get('crm.campaign')
+    Expense = pool.get('crm.expense')
+    FollowUp = pool.get('crm.follow_up')
+    Lead = pool.get('crm.lead')
+    Note = pool.get('ir.note')
+    Opportunity = pool.get('crm.opportunity')
+    Plan = pool.get('crm.plan')
+    Target = pool.get('crm.target')
+    company, employee = world.company, world.employees[login]
+    today = pool.get('ir.date').today()
+    follow_up = FollowUp(company=company, party=customer, contact=contact,
+        employee=employee, date=today, subject="Call of %s" % name,
+        comments=[{'employee': world.employees['manager'].id,
+                'comment': "Call again"}])
+    follow_up.save()
+    Plan(company=company, party=customer, contact=contact, employee=employee,
+        planned=dt.datetime.combine(today, dt.time(9)),
+        subject="Visit of %s" % name).save()
+    campaign = Campaign(company=company, name="Fair of %s" % name,
+        employee=employee, participants=[employee], start_date=today,
+        end_date=today, currency=company.currency, budget=Decimal(1000),
+        target_customers=[customer], products=[product])
+    campaign.save()
+    opportunity = create_opportunity_of(world, customer, employee,
+        contact=contact, campaign=campaign, amount=Decimal(500),
+        assistants=[world.employees['junior'].id],
+        lines=[{'product': product.id, 'quantity': 5,
+                'unit': product.default_uom.id,
+                'unit_price': Decimal(100)}],
+        competitors=[{'competitor': rival.id}])
+    lead = Lead(company=company, name="Lead of %s" % name, party=customer,
+        contact=contact, employee=employee, products=[product],
+        emails=[{'message_id': '<%s@book.example.com>' % customer.id,
+                'subject': "Quote of %s" % name, 'body': "Secret"}])
+    lead.save()
+    expense = create_expense(world, login, 100, party=customer,
+        opportunity=opportunity, campaign=campaign)
+    target = Target(company=company, name="Calls of %s" % name,
+        kpi='follow_ups', owner_type='employee', employee=employee,
+        value=Decimal(10), start_date=today, end_date=today,
+        notes=[{'date': today, 'employee': employee.id,
+                'kind': 'comment', 'note': "On track"}])
+    target.save()
+    Opportunity.submit([opportunity])
+    Expense.submit([expense])
+    for resource in [customer, opportunity, lead]:
+        Attachment(resource=resource, name="%s.txt" % customer.id,
+            data=b'secret').save()
+        Note(resource=resource, message="Note of %s" % name).save()
+
+
+@contextmanager
+def serving():
+    """Serve trytond's WSGI application on a free port of 127.0.0.1 with a
+    thread per request, as a real server; yield its address"""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from trytond.wsgi import app
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs):
+            pass
+    server = make_server('127.0.0.1', 0, app, threaded=True,
+        request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+class HTTPSession:
+    """A user logged in over HTTP to a served database, with a connection
+    of its own, calling JSON-RPC with the context of the user"""
+
+    def __init__(self, address, database, login):
+        self.connection = http.client.HTTPConnection(*address, timeout=120)
+        self.path = f'/{database}/rpc/'
+        self.headers = {'Content-Type': 'application/json'}
+        status, payload = self.post('common.db.login',
+            [login, {'password': PASSWORD}, 'en'])
+        user_id, session = payload['result'][:2]
+        token = base64.b64encode(
+            f'{login}:{user_id}:{session}'.encode()).decode()
+        self.headers['Authorization'] = f'Session {token}'
+        _, payload = self.post('model.res.user.get_preferences', [True, {}])
+        self.context = payload['result']
+
+    def post(self, method, params):
+        "Return the HTTP status and the decoded JSON answer of the call"
+        body = json.dumps({'id': 1, 'method': method, 'params': params})
+        self.connection.request('POST', self.path, body, self.headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        try:
+            return response.status, json.loads(data)
+        except ValueError:
+            return response.status, {'error': [data.decode(errors='replace')]}
+
+    def __call__(self, method, *params):
+        """Return 'done', the message of the refusal, or 'HTTP <status>'
+        or 'crash' when the server failed"""
+        status, payload = self.post(method, [*params, self.context])
+        if status != 200:
+            return f'HTTP {status}'
+        if 'error' not in payload:
+            return 'done'
+        _, args = payload['error'][:2]
+        if isinstance(args, list):  # UserError: the message, description...
+            return args[0]
+        return 'crash'
+
+    def close(self):
+        self.connection.close()
+
+
+def at_once(*calls):
+    "Run each call in its own thread, all started together; return results"
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+    threads = [threading.Thread(target=run, args=(i, c))
+        for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
