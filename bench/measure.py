@@ -391,6 +391,70 @@ class Bench:
             "WHERE id = %(p)s", params)
         self.conn.rollback()
 
+    # (e) the guard of the links ------------------------------------------
+
+    def guard(self):
+        """Create a follow-up, and an opportunity with 10 lines, as the
+        salesperson with the guard of the links and without it"""
+        import crm_plus.access
+        from trytond.transaction import check_access
+        customer, = self.sql(
+            "SELECT id FROM party_party WHERE owner = %s ORDER BY id "
+            "LIMIT 1", (self.employee,)).fetchone()
+        self.conn.rollback()
+        product = self.run(0, {'company': self.company},
+            self._guard_product, commit=True)
+        creations = {
+            'follow_up': lambda: self._create_follow_up(customer),
+            'opportunity': lambda: self._create_opportunity(
+                customer, product),
+            }
+        check_links = crm_plus.access.check_links
+        results = {}
+        for name, create in creations.items():
+            def orm(create=create):
+                def run():
+                    with check_access():
+                        create()
+                self.run(self.sales_user, self.sales_context, run)
+            guarded = median_ms(orm, self.reps)
+            crm_plus.access.check_links = lambda *args: None
+            try:
+                unguarded = median_ms(orm, self.reps)
+            finally:
+                crm_plus.access.check_links = check_links
+            results[name] = {'guarded_ms': guarded, 'unguarded_ms': unguarded}
+        self.record('guard', **results)
+
+    def _guard_product(self):
+        Template = self.pool.get('product.template')
+        Uom = self.pool.get('product.uom')
+        unit, = Uom.search([('symbol', '=', 'u')])
+        template, = Template.create([{
+                    'name': "Bench pump", 'default_uom': unit.id,
+                    'type': 'goods', 'list_price': 100,
+                    'products': [('create', [{}])]}])
+        return template.products[0].id
+
+    def _create_follow_up(self, customer):
+        FollowUp = self.pool.get('crm.follow_up')
+        FollowUp.create([{
+                    'company': self.company, 'party': customer,
+                    'employee': self.employee, 'date': self.today,
+                    'subject': "Call"}])
+
+    def _create_opportunity(self, customer, product):
+        Opportunity = self.pool.get('crm.opportunity')
+        Product = self.pool.get('product.product')
+        unit = Product(product).default_uom.id
+        Opportunity.create([{
+                    'company': self.company, 'party': customer,
+                    'employee': self.employee, 'name': "Pumps",
+                    'lines': [('create', [{
+                                    'product': product, 'unit': unit,
+                                    'quantity': 1, 'unit_price': 100,
+                                    } for _ in range(10)])]}])
+
     # (d) bulk assignment ------------------------------------------------
 
     def assign(self, count=1000):
@@ -605,7 +669,7 @@ def main():
     steps = {'release': bench.release, 'lists': bench.lists,
         'claim': bench.claim, 'assign': bench.assign,
         'import': lambda: bench.import_(args.import_rows),
-        'reactivate': bench.reactivate}
+        'reactivate': bench.reactivate, 'guard': bench.guard}
     for name, step in steps.items():
         if not args.only or name in args.only:
             log('measuring', name)

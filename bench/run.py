@@ -227,6 +227,15 @@ def rows(results):
             f'{ratio:.2f}x',
             verdict(reactivate['reactivated']
                 == reactivate['reactivated_raw']))
+    guard = results.get('guard')
+    for name, what in [('follow_up', 'create a follow-up'),
+            ('opportunity', 'create an opportunity with 10 lines')]:
+        if guard and name in guard:
+            r = guard[name]
+            ratio = r['guarded_ms'] / r['unguarded_ms']
+            yield (f'{what}, guard on / off', '<=1.2x',
+                ms(r['guarded_ms']), ms(r['unguarded_ms']),
+                f'{ratio:.2f}x', verdict(ratio <= 1.2))
     imp = results.get('import')
     if imp:
         yield (f"import {imp['rows']} customers (+2 contacts), wizard",
@@ -284,7 +293,7 @@ def main():
         "measured on a sample and extrapolated)")
     parser.add_argument('--only', nargs='*',
         choices=['release', 'lists', 'claim', 'assign', 'import',
-            'reactivate'])
+            'reactivate', 'guard'])
     args = parser.parse_args()
     started = time.monotonic()
     context = (cluster.persistent(os.path.join(args.dir, 'pg'))
