@@ -1,0 +1,138 @@
+# This file is part of crm_plus.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The demo data of ``make demo`` (tools/demo_data.py) follows the rules
+of the CRM."""
+
+import importlib.util
+import random
+from pathlib import Path
+from unittest.mock import patch
+
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+
+from .tools import CrmTestCase
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_tool(name):
+    "Import tools/<name>.py by path (tools is not a package)"
+    spec = importlib.util.spec_from_file_location(
+        f'crm_plus_test_{name}', ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class DemoDataTestCase(CrmTestCase):
+    "The demo data follows the rules of the CRM"
+
+    @with_transaction(user=0, context={'language': 'en'})
+    def test_demo_data(self):
+        "Opportunities, leads, approvals, targets and campaign are coherent"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Date = pool.get('ir.date')
+        Opportunity = pool.get('crm.opportunity')
+        demo_data = load_tool('demo_data')
+        # The demo users work in English and Chinese
+        Lang.write(Lang.search([('code', '=', 'zh_CN')]),
+            {'translatable': True})
+        with patch('crm_plus.approval.send_message_transactional') as send:
+            demo_data._seed(pool, 'small', random.Random(8))
+        today = Date.today()
+        # The manager is emailed about the filings to approve
+        self.assertIn('wang.jianguo@yuntu.example.com',
+            {c.args[0]['To'] for c in send.call_args_list})
+
+        self.check_opportunities()
+        self.check_leads()
+        self.check_approvals()
+        self.check_targets(today)
+        self.check_campaign(today)
+
+        # The first run of the cron reactivates an opportunity
+        in_progress = Opportunity.search_count([('state', '=', 'in_progress')])
+        Opportunity.reactivate_suspended()
+        self.assertEqual(
+            Opportunity.search_count([('state', '=', 'in_progress')]),
+            in_progress + 1)
+
+    def check_opportunities(self):
+        "Won ones at the last stage at 100 %, lost ones with a reason"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Stage = pool.get('crm.opportunity.stage')
+        last = Stage.search([])[-1]
+        opportunities = Opportunity.search([])
+        states = {o.state for o in opportunities}
+        self.assertEqual(states, {
+                'draft', 'waiting', 'in_progress', 'suspended', 'won',
+                'lost'})
+        for opportunity in opportunities:
+            with self.subTest(opportunity=opportunity.rec_name,
+                    state=opportunity.state):
+                if opportunity.state == 'won':
+                    self.assertEqual(opportunity.stage, last)
+                    self.assertEqual(opportunity.probability, 100)
+                    self.assertTrue(opportunity.close_date)
+                elif opportunity.state == 'lost':
+                    self.assertTrue(opportunity.lost_reason)
+                    self.assertEqual(opportunity.probability, 0)
+                    self.assertTrue(opportunity.close_date)
+                else:
+                    self.assertEqual(
+                        opportunity.probability,
+                        opportunity.stage.probability)
+                    self.assertFalse(opportunity.close_date)
+                if opportunity.state not in {'draft', 'waiting'}:
+                    self.assertEqual(opportunity.approval.state, 'approved')
+
+    def check_leads(self):
+        "Leads in every state; converted ones have their opportunity"
+        Lead = Pool().get('crm.lead')
+        leads = Lead.search([])
+        self.assertEqual({l.state for l in leads},
+            {'new', 'following', 'converted', 'invalid'})
+        for lead in leads:
+            with self.subTest(lead=lead.rec_name, state=lead.state):
+                self.assertEqual(
+                    bool(lead.opportunity), lead.state == 'converted')
+                if lead.state in {'following', 'converted'}:
+                    self.assertTrue(lead.employee)
+                if lead.state == 'following':
+                    self.assertTrue(lead.follow_ups)
+
+    def check_approvals(self):
+        "Filed opportunities and an expense wait for the manager"
+        Request = Pool().get('crm.approval.request')
+        pending = Request.search([('state', '=', 'pending')])
+        self.assertEqual({r.approver.party.name for r in pending}, {'王建国'})
+        self.assertEqual({r.document.__name__ for r in pending},
+            {'crm.opportunity', 'crm.expense'})
+        for request in pending:
+            self.assertEqual(request.document.state, 'waiting')
+
+    def check_targets(self, today):
+        "The targets of the month are confirmed and partly completed"
+        Target = Pool().get('crm.target')
+        targets = Target.search([])
+        self.assertTrue(targets)
+        for target in targets:
+            with self.subTest(target=target.rec_name):
+                self.assertEqual(target.state, 'confirmed')
+                self.assertTrue(
+                    target.start_date <= today <= target.end_date)
+                self.assertTrue(0 < target.progress < 1)
+                if target.children:
+                    self.assertEqual(
+                        sum(c.value for c in target.children), target.value)
+
+    def check_campaign(self, today):
+        "The campaign runs today"
+        Campaign = Pool().get('crm.campaign')
+        campaign, = Campaign.search([])
+        self.assertEqual(campaign.state, 'in_progress')
+        self.assertTrue(campaign.start_date <= today <= campaign.end_date)
+        self.assertTrue(campaign.leads)
