@@ -1,15 +1,22 @@
 # This file is part of crm_plus.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""The demo data of ``make demo`` (tools/demo_data.py) follows the rules
-of the CRM."""
+"""The demo of ``make demo`` (tools/demo.py, demo_data.py and
+sqlite_worker.py): its configuration, its queue worker on SQLite and the
+consistency of its data with the rules of the CRM."""
 
+import configparser
 import importlib.util
+import os
 import random
+import tempfile
+import unittest
 from pathlib import Path
 from unittest.mock import patch
 
+from trytond import config
 from trytond.pool import Pool
-from trytond.tests.test_tryton import with_transaction
+from trytond.tests.test_tryton import DB_NAME, with_transaction
+from trytond.transaction import Transaction
 
 from .tools import CrmTestCase
 
@@ -23,6 +30,82 @@ def load_tool(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class DemoConfigTestCase(unittest.TestCase):
+    "The configuration that make demo writes"
+
+    def test_demo_config(self):
+        "The demo sends its emails to the sink and queues its tasks"
+        demo = load_tool('demo')
+        with tempfile.TemporaryDirectory() as tmp:
+            path = demo.write_demo_config(Path(tmp), 8123, 2525)
+            conf = configparser.ConfigParser()
+            conf.read(path)
+        self.assertEqual(conf.get('web', 'listen'), '127.0.0.1:8123')
+        self.assertEqual(conf.get('email', 'uri'), 'smtp://127.0.0.1:2525')
+        self.assertTrue(conf.getboolean('queue', 'worker'))
+
+    def test_commands(self):
+        "The server, cron and worker serve the demo database"
+        demo = load_tool('demo')
+        conf, logging_conf = Path('trytond.conf'), Path('logging.conf')
+        for command, program in [
+                (demo.server_command(conf, 'crmdemo', logging_conf),
+                    'trytond'),
+                (demo.cron_command(conf, 'crmdemo', logging_conf),
+                    'trytond-cron'),
+                (demo.worker_command(conf, 'crmdemo', logging_conf),
+                    'sqlite_worker.py'),
+                ]:
+            with self.subTest(program=program):
+                self.assertTrue(
+                    any(Path(a).name == program for a in command[:2]))
+                self.assertIn('-d', command)
+                self.assertEqual(command[command.index('-d') + 1], 'crmdemo')
+                self.assertEqual(
+                    command[command.index('--logconf') + 1], 'logging.conf')
+
+
+@unittest.skipUnless(
+    (os.environ.get('CRM_TEST_BACKEND') or 'sqlite') == 'sqlite',
+    'the worker of the demo is for SQLite')
+class SQLiteWorkerTestCase(CrmTestCase):
+    "The queue worker of the demo on SQLite"
+
+    def setUp(self):
+        super().setUp()
+        worker = config.get('queue', 'worker')
+        config.set('queue', 'worker', 'True')
+        self.addCleanup(config.set, 'queue', 'worker', worker)
+
+    def test_pull_and_run(self):
+        "The worker takes the queued tasks in order, once, and runs them"
+        pool = Pool(DB_NAME)
+        Party = pool.get('party.party')
+        worker = load_tool('sqlite_worker')
+        from trytond.worker import run_task
+
+        with Transaction().start(DB_NAME, 0):
+            first, second = Party.create([{'name': "A"}, {'name': "B"}])
+            Party.__queue__.write([first], {'name': "A queued"})
+            Party.__queue__.write([second], {'name': "B queued"})
+            first, second = first.id, second.id
+
+        tasks = [worker.pull(pool), worker.pull(pool)]
+        self.assertIsNone(worker.pull(pool))
+        for task_id in tasks:
+            run_task(pool, task_id)
+
+        with Transaction().start(DB_NAME, 0):
+            Queue = pool.get('ir.queue')
+            self.assertEqual(
+                [(list(t.data['instances']), bool(t.finished_at))
+                    for t in Queue.browse(tasks)],
+                [([first], True), ([second], True)])
+            self.assertEqual(
+                [p.name for p in Party.browse([first, second])],
+                ["A queued", "B queued"])
 
 
 class DemoDataTestCase(CrmTestCase):
