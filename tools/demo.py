@@ -6,7 +6,8 @@
 Each step is skipped when its result is already there, so a re-run only
 starts the processes:
 
-1. unpack the sao web client from npm into var/sao/package;
+1. unpack the sao web client from npm into var/sao/package, while the
+   next steps run;
 2. write var/trytond.conf (SQLite in var/db, sao as web root, email to the
    mail sink, a queue worker) and var/logging.conf;
 3. create var/db/crmdemo.sqlite from a template database that has the four
@@ -48,6 +49,7 @@ import sys
 import tarfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -581,8 +583,11 @@ def setup(port):
     smtp_port = free_port()
     config = write_demo_config(VAR, port, smtp_port)
     logging_config = write_logging_config(VAR / 'logging.conf')
-    install_sao()
-    prepare_database(config, db_dir)
+    # npm downloads while trytond-admin works
+    with ThreadPoolExecutor(1) as executor:
+        sao = executor.submit(install_sao)
+        prepare_database(config, db_dir)
+        sao.result()
     return config, logging_config, smtp_port
 
 
