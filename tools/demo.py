@@ -311,9 +311,16 @@ def ensure_template(modules=MODULES, languages=LANGUAGES,
 
 def prepare_database(config, db_dir, database=DATABASE):
     """Create the database from the template or update it when the module
-    sources changed since it was made or last updated"""
+    sources changed since it was made or last updated; make it again when
+    it was seeded by another version of tools/demo_data.py"""
     path = db_dir / f'{database}.sqlite'
     stamp = db_dir / f'{database}.sources'
+    seeded = seed_marker(db_dir, database)
+    if (path.exists() and seeded.exists()
+            and seeded.read_text() != seed_hash()):
+        log('The demo data changed: making the database again')
+        for suffix in ['', '-wal', '-shm']:
+            Path(f'{path}{suffix}').unlink(missing_ok=True)
     if not path.exists():
         for marker in [stamp, seed_marker(db_dir, database)]:
             marker.unlink(missing_ok=True)
@@ -329,7 +336,14 @@ def prepare_database(config, db_dir, database=DATABASE):
 
 
 def seed_marker(db_dir, database):
+    "Return the file that tells which demo data seeded the database"
     return db_dir / f'{database}.seeded'
+
+
+def seed_hash():
+    "Return a hash of the demo data script"
+    return hashlib.sha256(
+        Path(__file__).with_name('demo_data.py').read_bytes()).hexdigest()[:16]
 
 
 def run_seed(config, database, size='full'):
@@ -632,7 +646,7 @@ def run_demo(options, processes, start):
     if not marker.exists():
         log('Seeding the demo data')
         run_seed(config, DATABASE)
-        marker.touch()
+        marker.write_text(seed_hash())
     if options.no_serve:
         log(f'Ready in {time.monotonic() - start:.1f} s')
         return
