@@ -5,14 +5,14 @@ PY := $(VENV)/bin/python
 MODULES := crm_plus crm_plus_sale crm_plus_service crm_plus_finance
 STAMP := $(VENV)/.installed
 
-.PHONY: env system demo test test-sqlite test-postgresql test-browser lint bench po-export clean
+.PHONY: env system demo demo-mail test test-sqlite test-postgresql test-browser lint bench po-export clean
 
 env: $(STAMP)
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,postgresql,dev]'
+	$(PY) -m pip install -q -e '.[test,postgresql,dev,demo]'
 	touch $@
 
 system:
@@ -20,6 +20,9 @@ system:
 
 demo: env system
 	$(PY) tools/demo.py
+
+demo-mail: env
+	$(PY) tools/demo.py --mail
 
 test: env system
 	$(PY) tools/run_tests.py

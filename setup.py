@@ -36,6 +36,8 @@ setup(
         'test': ['proteus' + SERIES, 'playwright'],
         'postgresql': ['trytond[postgresql]' + SERIES, 'psycopg[binary]'],
         'dev': ['ruff', 'isort'],
+        # the mail sink of make demo
+        'demo': ['aiosmtpd'],
         },
     entry_points={
         'trytond.modules': [f'{m} = {m}' for m in MODULES],

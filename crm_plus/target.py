@@ -629,7 +629,7 @@ class Decompose(DataRulesWizardMixin, Wizard):
         return [_child(target,
                 name='%s %s' % (target.name, employee.rec_name),
                 start_date=target.start_date, end_date=target.end_date,
-                owner_type='employee', employee=employee)
+                owner_type='employee', team=None, employee=employee)
             for employee in employees]
 
 

@@ -9,29 +9,43 @@ Creates a Chinese company (currency CNY), the users manager, sales1 and
 sales2 with their employees (manager supervises both salespeople), a sales
 team, the CRM configuration, two public pools with release rules, customers
 (companies with contacts, and individuals) spread over the pools and the
-owners, follow-ups over the last 60 days and open plans for the coming week.
+owners, follow-ups over the last 60 days, open plans for the coming week, a
+running campaign, opportunities in every state (won ones at the last stage
+at 100 %, lost ones with a reason, some waiting for the manager's approval),
+leads in every state, an expense waiting for approval, the targets of the
+month with their progress and a sales inbox whose emails become leads.
 
-Everything runs as root in one transaction and is saved in batches. Owners
-are given through Party.assign_to, which logs the assignments. The data is
-random but reproducible (--seed).
+Everything runs in one transaction and is saved in batches. The documents
+go through their buttons as their users would click them: the owner files,
+wins or loses, the approver approves (the CRM manager, admin, when the
+requester has no supervisor). Owners are given through Party.assign_to,
+which logs the assignments. The data is random but reproducible (--seed).
 """
 
 import argparse
 import datetime as dt
+import math
 import random
 import time
-from collections import namedtuple
+from collections import defaultdict, namedtuple
+from contextlib import contextmanager
+from decimal import Decimal
 
 # The password of every demo user, admin included (8 characters at least,
 # different from the logins)
 PASSWORD = 'crmdemo1'
 
-User = namedtuple('User', 'login name pinyin role language supervisor')
+User = namedtuple(
+    'User', 'login name pinyin role role_zh language supervisor')
 USERS = [
     User('manager', '王建国', 'wang.jianguo',
-        'sales manager, supervisor of sales1 and sales2', 'zh_CN', None),
-    User('sales1', '李娜', 'li.na', 'salesperson', 'en', 'manager'),
-    User('sales2', '张伟', 'zhang.wei', 'salesperson', 'zh_CN', 'manager'),
+        'sales manager, supervisor of sales1 and sales2, approves their '
+        'filings and expenses',
+        '销售经理，sales1 和 sales2 的上级，审批他们的商机报备和费用',
+        'zh_CN', None),
+    User('sales1', '李娜', 'li.na', 'salesperson', '销售员', 'en', 'manager'),
+    User('sales2', '张伟', 'zhang.wei', 'salesperson', '销售员', 'zh_CN',
+        'manager'),
     ]
 COMPANY_NAME = '上海云图信息科技有限公司'
 
@@ -175,14 +189,45 @@ OPPORTUNITIES = [
     ('生产线自动化改造', (400_000, 1_500_000)),
     ('信息安全等级保护咨询', (60_000, 300_000)),
     ]
-# State and weight of the demo opportunities
-OPPORTUNITY_STATES = [('in_progress', 55), ('draft', 8), ('suspended', 7),
-    ('won', 20), ('lost', 10)]
+# State and weight of the demo opportunities: every state appears once
+OPPORTUNITY_STATES = [('in_progress', 50), ('draft', 7), ('waiting', 8),
+    ('suspended', 7), ('won', 19), ('lost', 9)]
 LOST_REASONS = ['lost_reason_price', 'lost_reason_competitor',
     'lost_reason_budget', 'lost_reason_cancelled']
 CAMPAIGN = ('2026 秋季新品发布会', 'campaign_type_exhibition', 50_000,
     '在上海国际会展中心发布新一代云 ERP，邀请华东重点客户参会。',
     '到场客户 80 家以上，产生商机 20 个。')
+APPROVED = '同意。'
+# Leads: title, company, contact, email domain, source, owner login (None:
+# every salesperson sees it), from the campaign, state; the company None
+# for a lead of a known customer
+LEADS = [
+    ('官网咨询：仓储管理系统报价', '苏州凯瑞物流有限公司', '周敏',
+        'kairui-sz', 'customer_source_website', None, False, 'new'),
+    ('展会留资：云 ERP 演示', '杭州澜川智能装备有限公司', '陈静',
+        'lanchuan-hz', 'customer_source_exhibition', None, True, 'new'),
+    ('电话咨询：办公网络改造', '南京拓普商贸有限公司', '刘强',
+        'tuopu-nj', 'customer_source_phone', 'sales2', False, 'new'),
+    ('展会留资：数据中心扩容', '上海弘毅数据科技有限公司', '黄磊',
+        'hongyi-sh', 'customer_source_exhibition', 'sales1', True,
+        'following'),
+    ('邮件咨询：CRM 软件年度订阅', '深圳沃德网络科技有限公司', '吴芳',
+        'wode-shz', 'customer_source_email', 'sales2', False, 'following'),
+    ('转介绍：生产线自动化改造', '宁波思源汽车配件有限公司', '孙伟',
+        'siyuan-nb', 'customer_source_referral', 'sales1', False,
+        'converted'),
+    ('老客户新需求：云服务器采购', None, None, None,
+        'customer_source_phone', None, False, 'converted'),
+    ('广告留资：信息安全咨询', '某科技公司', '王先生', 'unknown',
+        'customer_source_advertising', 'sales1', False, 'invalid'),
+    ('展会留资：重复登记', '杭州澜川智能装备有限公司', '陈静',
+        'lanchuan-hz', 'customer_source_exhibition', 'sales2', True,
+        'invalid'),
+    ]
+LEAD_FOLLOW_UP = ('电话沟通需求', '客户确认有采购意向，约定下周上门演示。')
+EXPENSE = ('秋季新品发布会展位搭建差旅', 'expense_type_travel', 3_800,
+    '两名销售赴上海布展，含往返高铁和两晚住宿。')
+INBOX = '销售收件箱'
 
 
 def phone_is_valid(number):
@@ -212,6 +257,9 @@ class Seeder:
         self.emails = set()
         self.ModelData = pool.get('ir.model.data')
         self.refs = {}
+        # The users by login and the logins by employee id
+        self.users = {}
+        self.logins = {}
 
     def ref(self, xml_id, module='crm_plus'):
         "Return the record of an XML id"
@@ -222,6 +270,27 @@ class Seeder:
             self.refs[key] = self.pool.get(model_data.model)(
                 model_data.db_id)
         return self.refs[key]
+
+    @contextmanager
+    def acting_as(self, login):
+        "Run as the user, with the context that the client sends"
+        from trytond.transaction import Transaction
+        User = self.pool.get('res.user')
+        transaction = Transaction()
+        with transaction.set_user(self.users[login].id):
+            with transaction.set_context(
+                    User.get_preferences(context_only=True)):
+                yield
+
+    def by_login(self, records, employee_of):
+        """Yield the login and the records of each user, from the employee
+        of each record; admin (the CRM manager) for no employee"""
+        groups = defaultdict(list)
+        for record in records:
+            employee = employee_of(record)
+            groups[self.logins.get(employee.id if employee else None,
+                    'admin')].append(record)
+        yield from groups.items()
 
     def unique(self, seen, make):
         for _ in range(1000):
@@ -321,6 +390,8 @@ class Seeder:
         admin.company = company
         admin.password = PASSWORD
         admin.save()
+        self.users = {u.login: u for u in users + [admin]}
+        self.logins = {employees[u.login].id: u.login for u in USERS}
         return employees
 
     def configure(self, company, employees):
@@ -348,10 +419,11 @@ class Seeder:
         config.cooldown_days = 7
         config.stale_days = 30
         config.save()
-        Team(name='华东销售一组', company=company,
+        team = Team(name='华东销售一组', company=company,
             leader=employees['manager'],
-            members=[employees['sales1'], employees['sales2']]).save()
-        return pools
+            members=[employees['sales1'], employees['sales2']])
+        team.save()
+        return pools, team
 
     # Customers
 
@@ -561,71 +633,267 @@ class Seeder:
         Plan.save(plans)
         return plans
 
+    def submit(self, records):
+        "Submit the documents for approval, each by its requester"
+        Document = type(records[0])
+        for login, group in self.by_login(
+                records, lambda r: r.get_approval_requester()):
+            with self.acting_as(login):
+                Document.submit(group)
+        return Document.browse(records)
+
     def approve(self, records):
-        "Submit the documents and approve their flows, as the CRM manager"
+        """Approve the pending requests of the documents, step by step,
+        each by its approver"""
         Request = self.pool.get('crm.approval.request')
         Document = type(records[0])
-        Document.submit(records)
-        records = Document.browse(records)
-        Request.approve([r.approval for r in records
-                if r.approval and r.approval.state == 'pending'], "OK")
+        while requests := [r.approval for r in Document.browse(records)
+                if r.approval and r.approval.state == 'pending']:
+            for login, group in self.by_login(
+                    requests, lambda r: r.approver):
+                with self.acting_as(login):
+                    Request.approve(group, APPROVED)
         return Document.browse(records)
 
     def create_campaign(self, company, employees):
         Campaign = self.pool.get('crm.campaign')
         name, type_, budget, description, effect = CAMPAIGN
-        campaign = Campaign(company=company, name=name, type=self.ref(type_),
-            employee=employees['manager'],
-            participants=[employees['sales1'], employees['sales2']],
-            start_date=self.today - dt.timedelta(days=10),
-            end_date=self.today + dt.timedelta(days=20),
-            budget=budget, description=description, expected_effect=effect)
-        campaign.save()
-        campaign, = self.approve([campaign])
-        Campaign.start([campaign])
+        with self.acting_as('manager'):
+            campaign = Campaign(company=company, name=name,
+                type=self.ref(type_), employee=employees['manager'],
+                participants=[employees['sales1'], employees['sales2']],
+                start_date=self.today - dt.timedelta(days=10),
+                end_date=self.today + dt.timedelta(days=20),
+                budget=budget, description=description,
+                expected_effect=effect)
+            campaign.save()
+        campaign, = self.approve(self.submit([campaign]))
+        with self.acting_as('manager'):
+            Campaign.start([campaign])
         return campaign
 
+    def create_expense(self, company, campaign, employees):
+        "Request an expense for the campaign, left to the manager to approve"
+        Expense = self.pool.get('crm.expense')
+        name, type_, amount, description = EXPENSE
+        with self.acting_as('sales1'):
+            expense = Expense(company=company, name=name,
+                employee=employees['sales1'], date=self.today,
+                type=self.ref(type_), campaign=campaign,
+                currency=company.currency, amount=Decimal(amount),
+                description=description)
+            expense.save()
+        return self.submit([expense])
+
+    def opportunity_states(self, customers):
+        """Return the customers with the state of their opportunity: every
+        state once, the others drawn by weight; those waiting for approval
+        are the salespeople's, whose supervisor approves"""
+        states = [s for s, _ in OPPORTUNITY_STATES]
+        states += [weighted(self.rng, OPPORTUNITY_STATES)
+            for _ in range(len(customers) - len(states))]
+        self.rng.shuffle(states)
+        states.sort(key=lambda s: s != 'waiting')
+        supervised = sorted(customers, key=lambda c: not c.owner.supervisor)
+        return list(zip(supervised, states))
+
     def create_opportunities(self, company, customers, campaign):
-        """Give owned customers opportunities spread over the funnel"""
+        """Give owned customers opportunities spread over the funnel, in
+        every state; those to win are not at the last stage yet"""
         pool = self.pool
         Opportunity = pool.get('crm.opportunity')
         Stage = pool.get('crm.opportunity.stage')
         stages = Stage.search([])
-        opportunities = []
-        for customer, contacts in customers.items():
-            if not customer.owner or self.rng.random() < 0.55:
-                continue
+        owned = [c for c in customers if c.owner]
+        chosen = [c for c in owned if self.rng.random() < 0.45]
+        while owned and len(chosen) < len(OPPORTUNITY_STATES):
+            chosen.append(self.rng.choice(owned))
+        opportunities, by_state = [], defaultdict(list)
+        for customer, state in self.opportunity_states(chosen):
+            contacts = customers[customer]
             name, (low, high) = self.rng.choice(OPPORTUNITIES)
-            stage = self.rng.choice(stages)
+            stage = self.rng.choice(stages[:-1] if state == 'won' else stages)
             start = self.today - dt.timedelta(days=self.rng.randrange(60))
-            opportunities.append(Opportunity(company=company,
-                    name=name, party=customer,
-                    contact=contacts[0] if contacts else None,
-                    employee=customer.owner, source=customer.customer_source,
-                    campaign=campaign if self.rng.random() < 0.2 else None,
-                    amount=self.rng.randrange(low, high, 1000),
-                    start_date=start, stage=stage,
-                    probability=stage.probability,
-                    expected_date=self.today + dt.timedelta(
-                        days=self.rng.randrange(-10, 90))))
-        Opportunity.save(opportunities)
-        by_state = {}
-        for opportunity in opportunities:
-            state = weighted(self.rng, OPPORTUNITY_STATES)
-            by_state.setdefault(state, []).append(opportunity)
-        opened = [o for state, records in by_state.items()
-            if state != 'draft' for o in records]
-        opened = self.approve(opened)
+            opportunity = Opportunity(company=company,
+                name=name, party=customer,
+                contact=contacts[0] if contacts else None,
+                employee=customer.owner, source=customer.customer_source,
+                campaign=campaign if self.rng.random() < 0.2 else None,
+                amount=self.rng.randrange(low, high, 1000),
+                start_date=start, stage=stage,
+                probability=stage.probability,
+                expected_date=self.today + dt.timedelta(
+                    days=self.rng.randrange(-10, 90)))
+            opportunities.append(opportunity)
+            by_state[state].append(opportunity)
+        for login, records in self.by_login(
+                opportunities, lambda o: o.employee):
+            with self.acting_as(login):
+                Opportunity.save(records)
+        self.submit([o for s, records in by_state.items() if s != 'draft'
+                for o in records])
+        self.approve([o for s, records in by_state.items()
+                if s not in {'draft', 'waiting'} for o in records])
+        self.close_opportunities(by_state, stages[-1])
+        return opportunities
+
+    def close_opportunities(self, by_state, last_stage):
+        """Suspend, win and lose the opportunities as their owners: won
+        ones reach the last stage first"""
+        Opportunity = self.pool.get('crm.opportunity')
         by_state = {state: Opportunity.browse(records)
             for state, records in by_state.items()}
-        Opportunity.set_suspended(
-            by_state.get('suspended', []), '客户预算冻结，下季度再议。',
-            self.today + dt.timedelta(days=30))
-        Opportunity.win(by_state.get('won', []))
-        for opportunity in by_state.get('lost', []):
-            reason = self.ref(self.rng.choice(LOST_REASONS))
-            Opportunity.set_lost([opportunity], reason, '客户选择了其他方案。')
-        return opportunities
+        for state, records in by_state.items():
+            for login, group in self.by_login(records, lambda o: o.employee):
+                with self.acting_as(login):
+                    self.close_as_owner(state, group, last_stage)
+        if by_state.get('suspended'):
+            # Suspended until today: the first run of trytond-cron
+            # reactivates it
+            Opportunity.write(by_state['suspended'][:1],
+                {'reactivation_date': self.today})
+
+    def close_as_owner(self, state, opportunities, last_stage):
+        Opportunity = self.pool.get('crm.opportunity')
+        if state == 'suspended':
+            Opportunity.set_suspended(opportunities,
+                '客户预算冻结，下季度再议。',
+                self.today + dt.timedelta(days=30))
+        elif state == 'won':
+            Opportunity.write(opportunities, {'stage': last_stage.id})
+            Opportunity.win(opportunities)
+        elif state == 'lost':
+            for opportunity in opportunities:
+                reason = self.ref(self.rng.choice(LOST_REASONS))
+                Opportunity.set_lost(
+                    [opportunity], reason, '客户选择了其他方案。')
+
+    def create_leads(self, company, customers, campaign):
+        """Create the leads as their owners (admin for those of every
+        salesperson) and take them to their state"""
+        Lead = self.pool.get('crm.lead')
+        known = next(c for c in customers if c.owner)
+        known_login = self.logins[known.owner.id]
+        by_state = defaultdict(list)
+        for (title, company_name, contact, domain, source, login,
+                from_campaign, state) in LEADS:
+            lead = Lead(company=company, name=title,
+                source=self.ref(source),
+                campaign=campaign if from_campaign else None)
+            if company_name:
+                lead.company_name = company_name
+                lead.contact_name = contact
+                lead.phone = self.mobile()
+                lead.email = self.email('contact', f'{domain}.example.com')
+            else:
+                lead.party = known
+                lead.contact = (customers[known] or [None])[0]
+                login = known_login
+            with self.acting_as(login or 'admin'):
+                # The user's employee, as the client proposes
+                lead.employee = Lead.default_employee()
+                lead.save()
+            by_state[state].append(lead)
+        self.advance_leads(by_state)
+        return [lead for leads in by_state.values() for lead in leads]
+
+    def advance_leads(self, by_state):
+        "Follow up, convert and invalidate the leads as their owners"
+        pool = self.pool
+        Lead = pool.get('crm.lead')
+        FollowUp = pool.get('crm.follow_up')
+        subject, content = LEAD_FOLLOW_UP
+        for state, leads in by_state.items():
+            for login, group in self.by_login(leads, lambda l: l.employee):
+                with self.acting_as(login):
+                    if state == 'following':
+                        Lead.follow(group)
+                        FollowUp.save([FollowUp(company=lead.company,
+                                    lead=lead, employee=lead.employee,
+                                    date=self.today,
+                                    method=self.ref('follow_up_method_phone'),
+                                    subject=subject, content=content)
+                                for lead in Lead.browse(group)])
+                    elif state == 'converted':
+                        Lead.convert(group)
+                    elif state == 'invalid':
+                        Lead.invalidate(group)
+
+    def create_targets(self, company, team):
+        """Set the targets of the month: the company's won opportunities (by
+        the CRM manager) and the team's follow-ups split per person (by
+        the team leader); each value is what the pace so far would reach,
+        and a bit more"""
+        Target = self.pool.get('crm.target')
+        first = self.today.replace(day=1)
+        last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(1)
+        pace = last.day / self.today.day
+        period = dict(company=company, start_date=first, end_date=last,
+            employee=None, value=Decimal(0))
+        with self.acting_as('admin'):
+            won = Target(name='本月赢单商机', kpi='won_opportunities',
+                owner_type='company', **period)
+            won.save()
+            self.set_target_value(won, pace)
+            Target.confirm([won])
+        with self.acting_as('manager'):
+            follow_ups = Target(name='华东销售一组本月跟进', kpi='follow_ups',
+                owner_type='team', team=team, **period)
+            follow_ups.save()
+            self.set_target_value(follow_ups, pace)
+            children = self.decompose(follow_ups, [m.id for m in team.members])
+            Target.confirm(children + [follow_ups])
+        self.create_target_notes(children)
+        return [won, follow_ups] + children
+
+    def set_target_value(self, target, pace):
+        "Set the value to the completed one at the pace, plus 20 %"
+        value = max(5, math.ceil(float(target.completed) * pace * 1.2 / 5) * 5)
+        target.value = Decimal(value)
+        target.save()
+
+    def decompose(self, target, employee_ids):
+        "Split the target per person with the decomposition wizard"
+        from trytond.transaction import Transaction
+        Decompose = self.pool.get('crm.target.decompose', type='wizard')
+        session_id, _, _ = Decompose.create()
+        with Transaction().set_context(active_model='crm.target',
+                active_id=target.id, active_ids=[target.id]):
+            Decompose.execute(session_id, {}, 'start')
+            Decompose.execute(session_id, {'start': {
+                        'method': 'person', 'employees': employee_ids}},
+                'decompose')
+        Decompose.delete(session_id)
+        return list(type(target)(target.id).children)
+
+    def create_target_notes(self, targets):
+        "A progress note by each salesperson, a comment of the manager"
+        Note = self.pool.get('crm.target.note')
+        for target in targets:
+            login = self.logins[target.employee.id]
+            with self.acting_as(login):
+                Note(target=target, kind='progress',
+                    note='本周已电话回访重点客户，下周安排两次上门拜访。').save()
+        with self.acting_as('manager'):
+            Note(target=targets[0], kind='comment',
+                note='进度不错，注意跟进展会带来的新线索。').save()
+
+    def create_mail_gateway(self, company, team):
+        """Create the sales inbox: its emails become leads, given to the
+        members of the team in turn"""
+        pool = self.pool
+        Inbox = pool.get('inbound.email.inbox')
+        Rule = pool.get('inbound.email.rule')
+        Assignment = pool.get('crm.lead.assignment')
+        with self.acting_as('admin'):
+            inbox = Inbox(name=INBOX)
+            inbox.save()
+            Inbox.new_identifier([inbox])
+            Rule(inbox=inbox, action='crm.lead|from_inbound_email',
+                crm_company=company,
+                crm_source=self.ref('customer_source_email')).save()
+            Assignment(company=company, team=team).save()
+        return inbox
 
 
 def seed(database, size='full', seed=8):
@@ -647,6 +915,8 @@ def seed(database, size='full', seed=8):
                 return _seed(pool, size, random.Random(seed))
         except TransactionError as error:
             # A table or some of its records: lock the table
+            print(f'[demo] Seeding again with {error._table} locked',
+                flush=True)
             lock_tables.append(error._table)
     raise RuntimeError(f'Could not lock the tables: {lock_tables}')
 
@@ -660,7 +930,7 @@ def _seed(pool, size, rng):
     with transaction.set_context(company=company.id,
             companies=[company.id]):
         employees = seeder.create_users(company)
-        pools = seeder.configure(company, employees)
+        pools, team = seeder.configure(company, employees)
         customers = seeder.create_customers(size, pools)
         owned = seeder.assign_owners(size, customers, pools, employees)
         if size == 'full':
@@ -672,6 +942,10 @@ def _seed(pool, size, rng):
         campaign = seeder.create_campaign(company, employees)
         opportunities = seeder.create_opportunities(
             company, customers, campaign)
+        leads = seeder.create_leads(company, customers, campaign)
+        seeder.create_expense(company, campaign, employees)
+        targets = seeder.create_targets(company, team)
+        seeder.create_mail_gateway(company, team)
     return {
         'customers': len(customers),
         'contacts': sum(len(c) for c in customers.values()),
@@ -679,6 +953,8 @@ def _seed(pool, size, rng):
         'follow-ups': len(follow_ups),
         'plans': len(plans),
         'opportunities': len(opportunities),
+        'leads': len(leads),
+        'targets': len(targets),
         }
 
 

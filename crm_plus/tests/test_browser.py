@@ -3,10 +3,11 @@
 """Smoke test of the web client (sao) in a real browser.
 
 A throwaway SQLite database (the crm_plus template of tools/demo.py plus
-the small demo data set) is served by trytond on a free port of 127.0.0.1,
-and Debian's chromium, driven by Playwright, plays a salesperson: claim a
-customer from the public pool, record a follow-up, find the customer among
-"My Customers"; then a zh_CN user checks that the menu is in Chinese.
+the small demo data set, whose emails go to the mail sink of the demo) is
+served by trytond on a free port of 127.0.0.1, and Debian's chromium,
+driven by Playwright, plays a salesperson: claim a customer from the public
+pool, record a follow-up, find the customer among "My Customers"; then a
+zh_CN user checks that the menu is in Chinese.
 
 It runs only in the SQLite pass (CRM_TEST_BACKEND unset or sqlite) and
 needs /usr/bin/chromium (tools/system_packages.sh) and npm (for sao).
@@ -15,6 +16,7 @@ Screenshots are left in var/test_browser_*.png.
 
 import contextlib
 import importlib.util
+import io
 import os
 import re
 import shutil
@@ -100,12 +102,30 @@ class WebClientTestCase(unittest.TestCase):
         cls.db_path = cls.tmp / 'db' / f'{DATABASE}.sqlite'
         cls.demo.copy_database(template, cls.db_path)
         port = free_port()
+        smtp_port = free_port()
+        cls.start_mail_sink(smtp_port)
         config = cls.demo.write_config(cls.tmp / 'trytond.conf',
-            cls.tmp / 'db', sao_root, listen=f'127.0.0.1:{port}')
+            cls.tmp / 'db', sao_root, listen=f'127.0.0.1:{port}',
+            smtp=f'127.0.0.1:{smtp_port}')
         cls.demo.run_seed(config, DATABASE, size='small')
         cls.url = f'http://127.0.0.1:{port}/'
         cls.start_server(config)
         cls.setup_time = time.monotonic() - start
+
+    @classmethod
+    def start_mail_sink(cls, port):
+        cls.mail_dir = cls.tmp / 'mail'
+        sink = subprocess.Popen(
+            cls.demo.mail_sink_command(cls.mail_dir, port),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=cls.demo.clean_env())
+        cls.addClassCleanup(sink.wait)
+        cls.addClassCleanup(sink.terminate)
+        deadline = time.monotonic() + 20
+        while not cls.demo.listening(port):
+            if sink.poll() is not None or time.monotonic() > deadline:
+                raise cls.failureException('the mail sink does not start')
+            time.sleep(0.1)
 
     @classmethod
     def start_server(cls, config):
@@ -344,6 +364,16 @@ class WebClientTestCase(unittest.TestCase):
             .strip(), 'the last contact date is not shown')
         self.screenshot('sales1')
         self.assertEqual(self.page_errors, [])
+
+    def test_emails_in_mail_sink(self):
+        "The emails sent while seeding are kept, readable, in the sink"
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            self.demo.print_mail(self.mail_dir)
+        text = output.getvalue()
+        # the manager is asked, in Chinese, to approve the filings
+        self.assertIn('To: wang.jianguo@yuntu.example.com', text)
+        self.assertIn('Subject: 待审批：', text)
 
     def test_chinese_menu(self):
         "A zh_CN user gets the menu in Chinese"

@@ -118,6 +118,28 @@ class CrmPlusTargetTestCase(CrmTestCase):
         self.assertEqual(target.state, 'confirmed')
 
     @with_transaction()
+    def test_team_leader_decomposes_by_person(self):
+        "The leader of a sales team splits its target between the members"
+        Team = Pool().get('crm.team')
+        world = create_world()
+        emp = world.employees
+        team = Team(name="East", company=world.company,
+            leader=emp['manager'], members=[emp['sales1'], emp['sales2']])
+        team.save()
+        target = create_target(world, "East", '21', owner='team', team=team)
+
+        # the wizard runs without access checks, as over RPC
+        with acting_as(world.users['manager']), \
+                Transaction().set_context(_check_access=False):
+            children = decompose(target, method='person', employees=[
+                    emp['sales1'].id, emp['sales2'].id])
+
+        self.assertEqual(
+            [(c.owner_type, c.team, c.employee, c.value) for c in children],
+            [('employee', None, emp['sales1'], 11),
+                ('employee', None, emp['sales2'], 10)])
+
+    @with_transaction()
     def test_confirmed_decomposition_frozen(self):
         "A confirmed decomposition changes only after a reset to draft"
         Target = Pool().get('crm.target')
