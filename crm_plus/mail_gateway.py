@@ -55,6 +55,17 @@ MAX_PARTS = 100
 MAX_DEPTH = 10
 SUBJECT_SIZE = 250
 NAME_SIZE = 100
+# Room for the headers, the text and HTML bodies and the MIME boundaries of
+# an email, beside its attachments
+MESSAGE_ALLOWANCE = 1024 * 1024
+
+
+def email_size_limit(attachment_size):
+    """Return the size of an email whose attachments total attachment_size
+    bytes: base64 writes 4 characters for 3 bytes, in lines of 76 characters
+    ended by CRLF"""
+    encoded = -(-attachment_size // 3) * 4
+    return encoded + -(-encoded // 76) * 2 + MESSAGE_ALLOWANCE
 
 
 class Rejection(Exception):
@@ -522,6 +533,15 @@ class InboundEmail(metaclass=PoolMeta):
         cursor = transaction.connection.cursor()
         cursor.execute(*query)
         return cls.browse([id_ for id_, in cursor])
+
+    @classmethod
+    def crm_max_size(cls, default):
+        """Return the size limit of the emails posted to an inbox: big
+        enough for the attachments that the CRM configuration accepts, and
+        never less than default"""
+        Configuration = Pool().get('crm.configuration')
+        return max(default, email_size_limit(
+                Configuration(1).lead_attachment_max_size))
 
     def _as_dict(self, raw):
         # The rules match on this dictionary before any action runs: a

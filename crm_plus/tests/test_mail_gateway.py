@@ -2,17 +2,23 @@
 # this repository contains the full copyright notices and license terms.
 """Emails posted to the real inbound_email route of the sales inbox."""
 
+import http.client
+import io
 import threading
 import time
 from contextlib import contextmanager
 from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 from unittest.mock import patch
+
+from werkzeug.serving import make_server
 
 from trytond import config
 from trytond.pool import Pool
 from trytond.tests.test_tryton import RouteTestCase, with_transaction
 from trytond.transaction import Transaction
+from trytond.wsgi import app
 
 from .. import mail_gateway
 from .tools import (
@@ -35,6 +41,36 @@ def message(message_id, subject, sender='carol@unknown.test', body="Hi",
         msg[name.replace('_', '-')] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def message_with_attachment(message_id, size, total=None):
+    """Return a message with CRLF lines and an attachment of size bytes,
+    padded to total bytes after its last part"""
+    msg = EmailMessage(policy=SMTP)
+    msg['From'] = 'erin@buyer.test'
+    msg['To'] = 'sales@crm-plus.test'
+    msg['Subject'] = "Drawings"
+    msg['Message-ID'] = f'<{message_id}>'
+    msg.set_content("Please see the drawings.")
+    msg.add_attachment(bytes(range(256)) * (size // 256) + b'!' * (size % 256),
+        maintype='application', subtype='octet-stream',
+        filename='drawing.dwg')
+    data = msg.as_bytes()
+    if total is not None:
+        assert total >= len(data)
+        data += b' ' * (total - len(data))
+    return data
+
+
+class UnreadableStream(io.BytesIO):
+    "A request body of size bytes that fails the test when it is read"
+
+    def __init__(self, size):
+        super().__init__(b' ' * size)
+
+    def read(self, size=-1):
+        raise AssertionError("the body was read")
+    read1 = readinto = readline = read
 
 
 @contextmanager
@@ -102,6 +138,56 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
             f'{identifier or self.identifier}',
             data=data, headers={'Content-Type': 'message/rfc822'})
         return response.status_code
+
+    def post_chunked(self, data, chunk_size=64 * 1024):
+        """POST data to the sales inbox with Transfer-Encoding: chunked and
+        return the status, from a client thread to a real server of trytond
+        on a free port of 127.0.0.1 that this thread runs"""
+        server = make_server('127.0.0.1', 0, app)
+        self.addCleanup(server.server_close)
+        statuses = []
+
+        def send():
+            connection = http.client.HTTPConnection(
+                '127.0.0.1', server.server_port, timeout=60)
+            connection.putrequest('POST', f'/{self.db_name}'
+                f'/inbound_email/inbox/{self.identifier}')
+            connection.putheader('Content-Type', 'message/rfc822')
+            connection.putheader('Transfer-Encoding', 'chunked')
+            connection.endheaders()
+            try:
+                for start in range(0, len(data), chunk_size):
+                    chunk = data[start:start + chunk_size]
+                    connection.send(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+                connection.send(b'0\r\n\r\n')
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered before the end of the body
+            statuses.append(connection.getresponse().status)
+            connection.close()
+        client = threading.Thread(target=send)
+        client.start()
+        server.timeout = 60
+        server.handle_request()
+        client.join()
+        return statuses[0]
+
+    @contextmanager
+    def attachment_limit(self, size):
+        "Set the attachment size limit of the CRM configuration for a while"
+        @with_transaction()
+        def write(size):
+            Configuration = Pool().get('crm.configuration')
+            configuration = Configuration(1)
+            previous = configuration.lead_attachment_max_size
+            Configuration.write([configuration], {
+                    'lead_attachment_max_size': size})
+            Transaction().commit()
+            return previous
+        previous = write(size)
+        try:
+            yield mail_gateway.email_size_limit(size)
+        finally:
+            write(previous)
 
     def post_file(self, name):
         self.assertEqual(self.post((EMAILS / name).read_bytes()), 204)
@@ -273,6 +359,55 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         before = self.counts()
         self.assertEqual(self.post(b''), 400)
         self.assertEqual(self.counts(), before)
+
+    def test_email_as_big_as_the_limit_accepted(self):
+        """An email of the size limit, which follows the attachment limit,
+        makes its lead with the attachment; one byte more is too big"""
+        with self.attachment_limit(3 * 1024 * 1024) as limit:
+            self.assertGreater(limit, 2 * 1024 * 1024)
+            self.assertEqual(self.post(message_with_attachment(
+                        'at-limit@buyer.test', 3 * 1024 * 1024, limit)), 204)
+            self.assertEqual(self.post(message_with_attachment(
+                        'over-limit@buyer.test', 1024, limit + 1)), 413)
+        attachment = self.lead_of('at-limit@buyer.test')['attachments'][
+            'drawing.dwg']
+        self.assertEqual(len(attachment), 3 * 1024 * 1024)
+
+    def test_email_over_the_limit_refused_unread(self):
+        "An email announced bigger than the limit is refused before reading"
+        with self.attachment_limit(3 * 1024 * 1024) as limit:
+            response = self.client().post(
+                f'/{self.db_name}/inbound_email/inbox/{self.identifier}',
+                input_stream=UnreadableStream(limit + 1),
+                headers={'Content-Type': 'message/rfc822'})
+        self.assertEqual(response.status_code, 413)
+
+    def test_chunked_email_accepted_whole(self):
+        "A chunked email bigger than trytond's limit is read whole"
+        with self.attachment_limit(3 * 1024 * 1024):
+            self.assertEqual(self.post_chunked(message_with_attachment(
+                        'chunked@buyer.test', 3 * 1024 * 1024)), 204)
+        attachment = self.lead_of('chunked@buyer.test')['attachments'][
+            'drawing.dwg']
+        self.assertEqual(len(attachment), 3 * 1024 * 1024)
+
+    def test_chunked_email_over_the_limit_refused(self):
+        "A chunked email is refused as soon as it passes the limit"
+        before = self.counts()
+        with self.attachment_limit(3 * 1024 * 1024) as limit:
+            self.assertEqual(self.post_chunked(message_with_attachment(
+                        'chunked-over@buyer.test', 1024, limit + 1)), 413)
+        self.assertEqual(self.counts(), before)
+
+    def test_form_email_over_werkzeug_form_limit_accepted(self):
+        """An email posted in a multipart form field, as SendGrid does, is
+        not held to werkzeug's limit of 500 kB"""
+        response = self.client().post(
+            f'/{self.db_name}/inbound_email/inbox/{self.identifier}'
+            '?type=sendgrid', content_type='multipart/form-data',
+            data={'email': message_with_attachment(
+                    'form@buyer.test', 600 * 1024).decode()})
+        self.assertEqual(response.status_code, 204)
 
     def test_unknown_inbox(self):
         "An unknown inbox identifier is not found"
