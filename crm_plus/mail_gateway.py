@@ -500,6 +500,10 @@ class InboundEmail(metaclass=PoolMeta):
     crm_pending = fields.Boolean(
         "Waiting for the Leads Job", readonly=True,
         help="The email waits for the job that makes the leads.")
+    crm_unread = fields.Boolean(
+        "Refused Unread", readonly=True,
+        help="The email was too big: it was refused before its content was "
+        "read and must be sent again.")
 
     @classmethod
     def __setup__(cls):
@@ -508,9 +512,18 @@ class InboundEmail(metaclass=PoolMeta):
         cls._sql_indexes.add(Index(t,
                 (t.rule, Index.Equality()), (t.id, Index.Range()),
                 where=t.crm_pending == Literal(True)))
+        cls.data.required = False
+        cls.data.states['required'] = ~Eval('crm_unread', False)
+        process = cls._buttons['process']
+        process['readonly'] |= Eval('crm_unread', False)
+        process['depends'] = [*process['depends'], 'crm_unread']
 
     @classmethod
     def default_crm_pending(cls):
+        return False
+
+    @classmethod
+    def default_crm_unread(cls):
         return False
 
     @classmethod
@@ -542,6 +555,24 @@ class InboundEmail(metaclass=PoolMeta):
         Configuration = Pool().get('crm.configuration')
         return max(default, email_size_limit(
                 Configuration(1).lead_attachment_max_size))
+
+    @classmethod
+    def crm_refuse_unread(cls, inbox, data_type, size, limit):
+        """Record the email that the route refused before reading it, being
+        bigger than limit, and return the reason; size is None when the
+        sender did not announce it"""
+        Lead = Pool().get('crm.lead')
+        if size is None:
+            rejection = Rejection('too_big_streamed', limit=limit)
+        else:
+            rejection = Rejection('too_big', size=size, limit=limit)
+        if data_type not in dict(cls.data_type.selection):
+            data_type = 'raw'
+        inbound_email = cls(
+            inbox=inbox, data_type=data_type, crm_unread=True)
+        Lead._reject(inbound_email, rejection)
+        inbound_email.save()
+        return inbound_email.crm_reason
 
     def _as_dict(self, raw):
         # The rules match on this dictionary before any action runs: a

@@ -55,26 +55,36 @@ receive_inbound_email = inspect.unwrap(upstream_inbound_email)
 @with_pool
 @with_transaction()
 def inbound_email(request, pool, identifier):
-    """Receive the email as inbound_email does, within the size limit of
-    the database: trytond takes the limit from the route before it knows
-    the database, so a bigger body is refused here, before it is read or,
-    without Content-Length, as soon as it passes the limit"""
+    """Receive the email as inbound_email does but within the size limit of
+    the database, which trytond cannot know when it sets the limit of the
+    request; a bigger email is refused and recorded"""
     Inbox = pool.get('inbound.email.inbox')
+    Email = pool.get('inbound.email')
     try:
         pool.get('crm.configuration')
     except KeyError:
         # crm_plus is not activated in this database
         return receive_inbound_email(request, pool, identifier)
-    if not Inbox.search([('identifier', '=', identifier)]):
+    try:
+        inbox, = Inbox.search([('identifier', '=', identifier)])
+    except ValueError:
         abort(HTTPStatus.NOT_FOUND)
-    limit = pool.get('inbound.email').crm_max_size(
-        upstream_inbound_email.max_request_size)
+    limit = Email.crm_max_size(upstream_inbound_email.max_request_size)
+    if not _too_big(request, limit):
+        return receive_inbound_email(request, pool, identifier)
+    reason = Email.crm_refuse_unread(
+        inbox, request.args.get('type', 'raw'), request.content_length, limit)
+    return Response(
+        reason, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, mimetype='text/plain')
+
+
+def _too_big(request, limit):
+    """Return whether the body of the request is bigger than limit, reading
+    it only when its Content-Length is within the limit, or is missing and
+    then up to one byte past the limit: werkzeug ends such a body at the
+    limit without saying that it cut it"""
     if request.content_length is not None and request.content_length > limit:
-        abort(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-    # Read one byte more than the limit: werkzeug ends a body without
-    # Content-Length at the limit without saying that it cut it
+        return True
     request.max_content_length = limit + 1
     request.max_form_memory_size = limit
-    if len(request.get_data()) > limit:
-        abort(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-    return receive_inbound_email(request, pool, identifier)
+    return len(request.get_data()) > limit

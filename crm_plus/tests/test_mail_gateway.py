@@ -229,6 +229,17 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         email, = Email.search([], order=[('id', 'DESC')], limit=1)
         return email.crm_reason, str(email.result) if email.result else None
 
+    @with_transaction()
+    def last_unread(self):
+        """Return the reason and the data type of the last inbound email,
+        refused unread, or fail"""
+        Email = Pool().get('inbound.email')
+        email, = Email.search([], order=[('id', 'DESC')], limit=1)
+        self.assertTrue(email.crm_unread)
+        self.assertEqual((email.data, email.rule, email.result),
+            (None, None, None))
+        return email.crm_reason, email.data_type
+
     def test_inquiry_creates_lead(self):
         "An inquiry becomes a new lead with its subject, sender and body"
         self.post_file('accepted/plain_inquiry.eml')
@@ -374,13 +385,21 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         self.assertEqual(len(attachment), 3 * 1024 * 1024)
 
     def test_email_over_the_limit_refused_unread(self):
-        "An email announced bigger than the limit is refused before reading"
-        with self.attachment_limit(3 * 1024 * 1024) as limit:
+        """An email announced bigger than the limit is refused before it is
+        read, and recorded with the reason"""
+        with self.attachment_limit(3 * 1024 * 1024) as limit, \
+                self.assertLogs(LOGGER, 'WARNING') as logs:
             response = self.client().post(
-                f'/{self.db_name}/inbound_email/inbox/{self.identifier}',
-                input_stream=UnreadableStream(limit + 1),
+                f'/{self.db_name}/inbound_email/inbox/{self.identifier}'
+                '?type=postmark', input_stream=UnreadableStream(limit + 1),
                 headers={'Content-Type': 'message/rfc822'})
         self.assertEqual(response.status_code, 413)
+        self.assertIn('refused: too_big ', logs.output[0])
+        reason, data_type = self.last_unread()
+        self.assertEqual(response.get_data(as_text=True), reason)
+        self.assertIn(f"has {limit + 1} bytes", reason)
+        self.assertIn(f"limit of {limit} bytes", reason)
+        self.assertEqual(data_type, 'postmark')
 
     def test_chunked_email_accepted_whole(self):
         "A chunked email bigger than trytond's limit is read whole"
@@ -394,10 +413,14 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
     def test_chunked_email_over_the_limit_refused(self):
         "A chunked email is refused as soon as it passes the limit"
         before = self.counts()
-        with self.attachment_limit(3 * 1024 * 1024) as limit:
+        with self.attachment_limit(3 * 1024 * 1024) as limit, \
+                self.assertLogs(LOGGER, 'WARNING') as logs:
             self.assertEqual(self.post_chunked(message_with_attachment(
                         'chunked-over@buyer.test', 1024, limit + 1)), 413)
         self.assertEqual(self.counts(), before)
+        self.assertIn('refused: too_big_streamed ', logs.output[0])
+        reason, _ = self.last_unread()
+        self.assertIn(f"more than the limit of {limit} bytes", reason)
 
     def test_form_email_over_werkzeug_form_limit_accepted(self):
         """An email posted in a multipart form field, as SendGrid does, is
