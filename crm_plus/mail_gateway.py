@@ -517,6 +517,13 @@ class InboundEmail(metaclass=PoolMeta):
         process = cls._buttons['process']
         process['readonly'] |= Eval('crm_unread', False)
         process['depends'] = [*process['depends'], 'crm_unread']
+        cls._buttons.update(
+            crm_reprocess={
+                'invisible': (~Eval('crm_reason')
+                    | Eval('crm_pending', False) | Eval('crm_unread', False)),
+                'depends': ['crm_reason', 'crm_pending', 'crm_unread'],
+                },
+            )
 
     @classmethod
     def default_crm_pending(cls):
@@ -525,6 +532,17 @@ class InboundEmail(metaclass=PoolMeta):
     @classmethod
     def default_crm_unread(cls):
         return False
+
+    @classmethod
+    @ModelView.button
+    def crm_reprocess(cls, emails):
+        """Run the rules of the inbox again on the refused emails, once the
+        cause of their refusal is fixed"""
+        for inbound_email in emails:
+            inbound_email.rule = inbound_email.result = None
+            inbound_email.crm_reason = None
+        cls.save(emails)
+        cls.process(emails)
 
     @classmethod
     def crm_take_pending(cls, rule, limit, ids=None):

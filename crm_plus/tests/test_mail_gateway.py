@@ -15,6 +15,8 @@ from unittest.mock import patch
 from werkzeug.serving import make_server
 
 from trytond import config
+from trytond.model.exceptions import AccessError
+from trytond.model.modelview import AccessButtonError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import RouteTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -22,7 +24,7 @@ from trytond.wsgi import app
 
 from .. import mail_gateway
 from .tools import (
-    CHECK_DELAY, CommittedDataMixin, create_customer, create_world,
+    CHECK_DELAY, CommittedDataMixin, acting_as, create_customer, create_world,
     postgresql_only, run_at_once, slowed)
 
 EMAILS = Path(__file__).parent / 'emails'
@@ -102,8 +104,12 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         Party = pool.get('party.party')
         CustomerContact = pool.get('crm.customer.contact')
         Mechanism = pool.get('party.contact_mechanism')
+        User = pool.get('res.user')
         world = create_world()
         emp = world.employees
+        crm_admin = ModelData.get_id('crm_plus', 'group_crm_admin')
+        User.write([world.users['manager']], {
+                'groups': [('add', [crm_admin])]})
         cls.employees = {n: e.id for n, e in emp.items()}
         Configuration.write([Configuration(1)], {
                 'lead_attachment_max_size': 2000})
@@ -431,6 +437,59 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
             data={'email': message_with_attachment(
                     'form@buyer.test', 600 * 1024).decode()})
         self.assertEqual(response.status_code, 204)
+
+    @with_transaction()
+    def last_email_id(self):
+        Email = Pool().get('inbound.email')
+        email, = Email.search([], order=[('id', 'DESC')], limit=1)
+        return email.id
+
+    @with_transaction()
+    def click(self, login, button, email_id):
+        "Click the button of the inbound email as the user login"
+        pool = Pool()
+        User = pool.get('res.user')
+        Email = pool.get('inbound.email')
+        user, = User.search([('login', '=', login)])
+        with acting_as(user):
+            getattr(Email, button)([Email(email_id)])
+        Transaction().commit()
+
+    def test_refused_email_reprocessed(self):
+        """The CRM manager reprocesses an email refused for its attachment
+        once the limit is raised; a salesperson may not"""
+        with self.assertLogs(LOGGER, 'WARNING'):
+            self.assertEqual(self.post(message_with_attachment(
+                        'reprocessed@buyer.test', 3000)), 204)
+        email_id = self.last_email_id()
+        reason, = self.outcomes([email_id])[0][1:2]
+        self.assertIn("more than the limit of 2000 bytes", reason)
+        with self.attachment_limit(4000):
+            with self.assertRaises(AccessError):
+                self.click('sales1', 'crm_reprocess', email_id)
+            self.click('manager', 'crm_reprocess', email_id)
+        lead = self.lead_of('reprocessed@buyer.test')
+        self.assertEqual(len(lead['attachments']['drawing.dwg']), 3000)
+        self.assertEqual(self.outcomes([email_id]),
+            [(False, None, f"crm.lead,{lead['id']}")])
+        with self.assertRaises(AccessButtonError):
+            self.click('manager', 'crm_reprocess', email_id)
+
+    def test_unread_email_not_processed(self):
+        "An email refused unread has nothing to process: it is sent again"
+        with self.attachment_limit(3 * 1024 * 1024) as limit, \
+                self.assertLogs(LOGGER, 'WARNING'):
+            self.client().post(
+                f'/{self.db_name}/inbound_email/inbox/{self.identifier}',
+                input_stream=UnreadableStream(limit + 1),
+                headers={'Content-Type': 'message/rfc822'})
+        email_id = self.last_email_id()
+        for button in ['crm_reprocess', 'process']:
+            with self.subTest(button=button), \
+                    self.assertRaises(AccessButtonError):
+                self.click('admin', button, email_id)
+        reason, _ = self.last_unread()
+        self.assertIn("refused without being read", reason)
 
     def test_unknown_inbox(self):
         "An unknown inbox identifier is not found"
