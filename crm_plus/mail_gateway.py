@@ -545,6 +545,15 @@ class InboundEmail(metaclass=PoolMeta):
         cls.process(emails)
 
     @classmethod
+    def crm_refuse_pending(cls, emails, rejection):
+        "Refuse the emails that wait for the leads job, for the rejection"
+        Lead = Pool().get('crm.lead')
+        for inbound_email in emails:
+            inbound_email.crm_pending = False
+            Lead._reject(inbound_email, rejection)
+        cls.save(emails)
+
+    @classmethod
     def crm_take_pending(cls, rule, limit, ids=None):
         """Lock and return the oldest pending emails of the rule, at most
         limit and among ids when given, skipping those another job holds"""
@@ -620,6 +629,27 @@ class Rule(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls.action.selection.append((ACTION, "Create or Update CRM Lead"))
+
+    @classmethod
+    def on_modification(cls, mode, rules, field_names=None):
+        super().on_modification(mode, rules, field_names=field_names)
+        if mode == 'delete':
+            cls._crm_refuse_pending(rules, Rejection('rule_deleted'))
+        elif mode == 'write' and 'action' in field_names:
+            cls._crm_refuse_pending(
+                [r for r in rules if r.action != ACTION],
+                Rejection('rule_changed'))
+
+    @classmethod
+    def _crm_refuse_pending(cls, rules, rejection):
+        """Refuse the emails that wait for the leads job of the rules, which
+        will no longer make their leads"""
+        InboundEmail = Pool().get('inbound.email')
+        if rules:
+            InboundEmail.crm_refuse_pending(InboundEmail.search([
+                        ('rule', 'in', [r.id for r in rules]),
+                        ('crm_pending', '=', True),
+                        ]), rejection)
 
     @classmethod
     def crm_make_leads(cls, rules):
@@ -704,6 +734,7 @@ class Rule(metaclass=PoolMeta):
         """Make the leads of the emails that a failed job left pending, in
         a job when a queue worker runs"""
         InboundEmail = Pool().get('inbound.email')
+        cls._crm_refuse_orphans()
         if not InboundEmail.search([
                     ('crm_pending', '=', True),
                     ('rule.action', '=', ACTION),
@@ -715,6 +746,24 @@ class Rule(metaclass=PoolMeta):
             cls.__queue__.crm_make_leads(rules)
         else:
             cls.crm_make_leads(rules)
+
+    @classmethod
+    def _crm_refuse_orphans(cls):
+        """Refuse the waiting emails whose rule was deleted or no longer
+        makes leads, which older versions left waiting for ever"""
+        InboundEmail = Pool().get('inbound.email')
+        emails = InboundEmail.search([
+                ('crm_pending', '=', True),
+                ['OR',
+                    ('rule', '=', None),
+                    ('rule.action', '=', None),
+                    ('rule.action', '!=', ACTION),
+                    ],
+                ])
+        InboundEmail.crm_refuse_pending(
+            [e for e in emails if not e.rule], Rejection('rule_deleted'))
+        InboundEmail.crm_refuse_pending(
+            [e for e in emails if e.rule], Rejection('rule_changed'))
 
     @classmethod
     def _crm_refuse(cls, rule, email_id, error):

@@ -496,13 +496,16 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         self.assertEqual(self.post(message('x@a.test', "x"), 'unknown'), 404)
 
     @with_transaction(user=0)
-    def store_pending(self, *messages):
-        """Store the messages as the route does, waiting for the leads job;
-        return their ids"""
+    def store_pending(self, *messages, rule=None):
+        """Store the messages as the route does, waiting for the leads job
+        of the rule, by default of the sales inbox; return their ids"""
         pool = Pool()
         Email = pool.get('inbound.email')
         Rule = pool.get('inbound.email.rule')
-        rule, = Rule.search([('inbox.identifier', '=', self.identifier)])
+        if rule is None:
+            rule, = Rule.search([('inbox.identifier', '=', self.identifier)])
+        else:
+            rule = Rule(rule)
         emails = [Email(inbox=rule.inbox, rule=rule, data=m, data_type='raw',
                 crm_pending=True) for m in messages]
         Email.save(emails)
@@ -608,6 +611,80 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         "Run the method of the cron job of the pending emails"
         Pool().get('inbound.email.rule').crm_make_pending_leads()
         Transaction().commit()
+
+    @with_transaction(user=0)
+    def add_rule(self):
+        """Add to the sales inbox a rule that makes leads, after its first
+        rule; return its id"""
+        Rule = Pool().get('inbound.email.rule')
+        first, = Rule.search([('inbox.identifier', '=', self.identifier)])
+        rule = Rule(inbox=first.inbox, sequence=1000,
+            action=mail_gateway.ACTION, crm_company=first.crm_company)
+        rule.save()
+        Transaction().commit()
+        return rule.id
+
+    @with_transaction(user=0)
+    def change_rule(self, rule_id, values):
+        "Write the values on the rule, or delete it when values is None"
+        Rule = Pool().get('inbound.email.rule')
+        if values is None:
+            Rule.delete([Rule(rule_id)])
+        else:
+            Rule.write([Rule(rule_id)], values)
+        Transaction().commit()
+
+    def test_pending_emails_of_deleted_rule_refused(self):
+        """The emails waiting for the leads job of a deleted rule are refused
+        and make their leads under the other rules once reprocessed"""
+        rule = self.add_rule()
+        ids = self.store_pending(message(
+                'gone@a.test', "Need springs", sender='s@one.test'), rule=rule)
+        with self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.change_rule(rule, None)
+        self.assertIn('refused: rule_deleted', logs.output[0])
+        (pending, reason, result), = self.outcomes(ids)
+        self.assertEqual((pending, result), (False, None))
+        self.assertIn("was deleted before its lead was made", reason)
+        self.click('manager', 'crm_reprocess', ids[0])
+        lead = self.lead_of('gone@a.test')
+        self.assertEqual(self.outcomes(ids),
+            [(False, None, f"crm.lead,{lead['id']}")])
+
+    def test_pending_emails_of_changed_rule_refused(self):
+        "The emails waiting for the leads job of a rule changed are refused"
+        rule = self.add_rule()
+        self.addCleanup(self.change_rule, rule, None)
+        ids = self.store_pending(message(
+                'moved@a.test', "Need hinges", sender='h@one.test'), rule=rule)
+        with self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.change_rule(rule, {'action': None})
+        self.assertIn('refused: rule_changed', logs.output[0])
+        (pending, reason, result), = self.outcomes(ids)
+        self.assertEqual((pending, result), (False, None))
+        self.assertIn("action of the rule of the email changed", reason)
+
+    @with_transaction(user=0)
+    def detach(self, ids):
+        "Take the rule away from the inbound emails, without the ORM"
+        Email = Pool().get('inbound.email')
+        table = Email.__table__()
+        Transaction().connection.cursor().execute(*table.update(
+                [table.rule], [None], where=table.id.in_(ids)))
+        Transaction().commit()
+
+    def test_cron_refuses_orphaned_pending_emails(self):
+        """The cron job refuses the emails left waiting by a rule deleted
+        before crm_plus refused them"""
+        ids = self.store_pending(message(
+                'orphan@a.test', "Need nails", sender='n@one.test'))
+        self.detach(ids)
+        with self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.run_cron()
+        self.assertIn('refused: rule_deleted', logs.output[0])
+        (pending, reason, result), = self.outcomes(ids)
+        self.assertEqual((pending, result), (False, None))
+        self.assertIn("was deleted before its lead was made", reason)
 
     @with_transaction(user=0)
     def take_queued_jobs(self):
