@@ -56,6 +56,17 @@ MAX_PARTS = 100
 MAX_DEPTH = 10
 SUBJECT_SIZE = 250
 NAME_SIZE = 100
+# Room for the headers, the text and HTML bodies and the MIME boundaries of
+# an email, beside its attachments
+MESSAGE_ALLOWANCE = 1024 * 1024
+
+
+def email_size_limit(attachment_size):
+    """Return the size of an email whose attachments total attachment_size
+    bytes: base64 writes 4 characters for 3 bytes, in lines of 76 characters
+    ended by CRLF"""
+    encoded = -(-attachment_size // 3) * 4
+    return encoded + -(-encoded // 76) * 2 + MESSAGE_ALLOWANCE
 
 
 class Rejection(Exception):
@@ -490,6 +501,10 @@ class InboundEmail(metaclass=PoolMeta):
     crm_pending = fields.Boolean(
         "Waiting for the Leads Job", readonly=True,
         help="The email waits for the job that makes the leads.")
+    crm_unread = fields.Boolean(
+        "Refused Unread", readonly=True,
+        help="The email was too big: it was refused before its content was "
+        "read and must be sent again.")
 
     @classmethod
     def __setup__(cls):
@@ -498,10 +513,46 @@ class InboundEmail(metaclass=PoolMeta):
         cls._sql_indexes.add(Index(t,
                 (t.rule, Index.Equality()), (t.id, Index.Range()),
                 where=t.crm_pending == Literal(True)))
+        cls.data.required = False
+        cls.data.states['required'] = ~Eval('crm_unread', False)
+        process = cls._buttons['process']
+        process['readonly'] |= Eval('crm_unread', False)
+        process['depends'] = [*process['depends'], 'crm_unread']
+        cls._buttons.update(
+            crm_reprocess={
+                'invisible': (~Eval('crm_reason')
+                    | Eval('crm_pending', False) | Eval('crm_unread', False)),
+                'depends': ['crm_reason', 'crm_pending', 'crm_unread'],
+                },
+            )
 
     @classmethod
     def default_crm_pending(cls):
         return False
+
+    @classmethod
+    def default_crm_unread(cls):
+        return False
+
+    @classmethod
+    @ModelView.button
+    def crm_reprocess(cls, emails):
+        """Run the rules of the inbox again on the refused emails, once the
+        cause of their refusal is fixed"""
+        for inbound_email in emails:
+            inbound_email.rule = inbound_email.result = None
+            inbound_email.crm_reason = None
+        cls.save(emails)
+        cls.process(emails)
+
+    @classmethod
+    def crm_refuse_pending(cls, emails, rejection):
+        "Refuse the emails that wait for the leads job, for the rejection"
+        Lead = Pool().get('crm.lead')
+        for inbound_email in emails:
+            inbound_email.crm_pending = False
+            Lead._reject(inbound_email, rejection)
+        cls.save(emails)
 
     @classmethod
     def crm_take_pending(cls, rule, limit, ids=None):
@@ -523,6 +574,33 @@ class InboundEmail(metaclass=PoolMeta):
         cursor = transaction.connection.cursor()
         cursor.execute(*query)
         return cls.browse([id_ for id_, in cursor])
+
+    @classmethod
+    def crm_max_size(cls, default):
+        """Return the size limit of the emails posted to an inbox: big
+        enough for the attachments that the CRM configuration accepts, and
+        never less than default"""
+        Configuration = Pool().get('crm.configuration')
+        return max(default, email_size_limit(
+                Configuration(1).lead_attachment_max_size))
+
+    @classmethod
+    def crm_refuse_unread(cls, inbox, data_type, size, limit):
+        """Record the email that the route refused before reading it, being
+        bigger than limit, and return the reason; size is None when the
+        sender did not announce it"""
+        Lead = Pool().get('crm.lead')
+        if size is None:
+            rejection = Rejection('too_big_streamed', limit=limit)
+        else:
+            rejection = Rejection('too_big', size=size, limit=limit)
+        if data_type not in dict(cls.data_type.selection):
+            data_type = 'raw'
+        inbound_email = cls(
+            inbox=inbox, data_type=data_type, crm_unread=True)
+        Lead._reject(inbound_email, rejection)
+        inbound_email.save()
+        return inbound_email.crm_reason
 
     def _as_dict(self, raw):
         # The rules match on this dictionary before any action runs: a
@@ -552,6 +630,27 @@ class Rule(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls.action.selection.append((ACTION, "Create or Update CRM Lead"))
+
+    @classmethod
+    def on_modification(cls, mode, rules, field_names=None):
+        super().on_modification(mode, rules, field_names=field_names)
+        if mode == 'delete':
+            cls._crm_refuse_pending(rules, Rejection('rule_deleted'))
+        elif mode == 'write' and 'action' in field_names:
+            cls._crm_refuse_pending(
+                [r for r in rules if r.action != ACTION],
+                Rejection('rule_changed'))
+
+    @classmethod
+    def _crm_refuse_pending(cls, rules, rejection):
+        """Refuse the emails that wait for the leads job of the rules, which
+        will no longer make their leads"""
+        InboundEmail = Pool().get('inbound.email')
+        if rules:
+            InboundEmail.crm_refuse_pending(InboundEmail.search([
+                        ('rule', 'in', [r.id for r in rules]),
+                        ('crm_pending', '=', True),
+                        ]), rejection)
 
     @classmethod
     def crm_make_leads(cls, rules):
@@ -636,6 +735,7 @@ class Rule(metaclass=PoolMeta):
         """Make the leads of the emails that a failed job left pending, in
         a job when a queue worker runs"""
         InboundEmail = Pool().get('inbound.email')
+        cls._crm_refuse_orphans()
         if not InboundEmail.search([
                     ('crm_pending', '=', True),
                     ('rule.action', '=', ACTION),
@@ -647,6 +747,24 @@ class Rule(metaclass=PoolMeta):
             cls.__queue__.crm_make_leads(rules)
         else:
             cls.crm_make_leads(rules)
+
+    @classmethod
+    def _crm_refuse_orphans(cls):
+        """Refuse the waiting emails whose rule was deleted or no longer
+        makes leads, which older versions left waiting for ever"""
+        InboundEmail = Pool().get('inbound.email')
+        emails = InboundEmail.search([
+                ('crm_pending', '=', True),
+                ['OR',
+                    ('rule', '=', None),
+                    ('rule.action', '=', None),
+                    ('rule.action', '!=', ACTION),
+                    ],
+                ])
+        InboundEmail.crm_refuse_pending(
+            [e for e in emails if not e.rule], Rejection('rule_deleted'))
+        InboundEmail.crm_refuse_pending(
+            [e for e in emails if e.rule], Rejection('rule_changed'))
 
     @classmethod
     def _crm_refuse(cls, rule, email_id, error):

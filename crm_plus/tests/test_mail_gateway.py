@@ -2,21 +2,29 @@
 # this repository contains the full copyright notices and license terms.
 """Emails posted to the real inbound_email route of the sales inbox."""
 
+import http.client
+import io
 import threading
 import time
 from contextlib import contextmanager
 from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 from unittest.mock import patch
 
+from werkzeug.serving import make_server
+
 from trytond import config
+from trytond.model.exceptions import AccessError
+from trytond.model.modelview import AccessButtonError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import RouteTestCase, with_transaction
 from trytond.transaction import Transaction
+from trytond.wsgi import app
 
 from .. import mail_gateway
 from .tools import (
-    CHECK_DELAY, CommittedDataMixin, create_customer, create_world,
+    CHECK_DELAY, CommittedDataMixin, acting_as, create_customer, create_world,
     postgresql_only, run_at_once, slowed)
 
 EMAILS = Path(__file__).parent / 'emails'
@@ -35,6 +43,36 @@ def message(message_id, subject, sender='carol@unknown.test', body="Hi",
         msg[name.replace('_', '-')] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def message_with_attachment(message_id, size, total=None):
+    """Return a message with CRLF lines and an attachment of size bytes,
+    padded to total bytes after its last part"""
+    msg = EmailMessage(policy=SMTP)
+    msg['From'] = 'erin@buyer.test'
+    msg['To'] = 'sales@crm-plus.test'
+    msg['Subject'] = "Drawings"
+    msg['Message-ID'] = f'<{message_id}>'
+    msg.set_content("Please see the drawings.")
+    msg.add_attachment(bytes(range(256)) * (size // 256) + b'!' * (size % 256),
+        maintype='application', subtype='octet-stream',
+        filename='drawing.dwg')
+    data = msg.as_bytes()
+    if total is not None:
+        assert total >= len(data)
+        data += b' ' * (total - len(data))
+    return data
+
+
+class UnreadableStream(io.BytesIO):
+    "A request body of size bytes that fails the test when it is read"
+
+    def __init__(self, size):
+        super().__init__(b' ' * size)
+
+    def read(self, size=-1):
+        raise AssertionError("the body was read")
+    read1 = readinto = readline = read
 
 
 @contextmanager
@@ -66,8 +104,12 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         Party = pool.get('party.party')
         CustomerContact = pool.get('crm.customer.contact')
         Mechanism = pool.get('party.contact_mechanism')
+        User = pool.get('res.user')
         world = create_world()
         emp = world.employees
+        crm_admin = ModelData.get_id('crm_plus', 'group_crm_admin')
+        User.write([world.users['manager']], {
+                'groups': [('add', [crm_admin])]})
         cls.employees = {n: e.id for n, e in emp.items()}
         Configuration.write([Configuration(1)], {
                 'lead_attachment_max_size': 2000})
@@ -102,6 +144,56 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
             f'{identifier or self.identifier}',
             data=data, headers={'Content-Type': 'message/rfc822'})
         return response.status_code
+
+    def post_chunked(self, data, chunk_size=64 * 1024):
+        """POST data to the sales inbox with Transfer-Encoding: chunked and
+        return the status, from a client thread to a real server of trytond
+        on a free port of 127.0.0.1 that this thread runs"""
+        server = make_server('127.0.0.1', 0, app)
+        self.addCleanup(server.server_close)
+        statuses = []
+
+        def send():
+            connection = http.client.HTTPConnection(
+                '127.0.0.1', server.server_port, timeout=60)
+            connection.putrequest('POST', f'/{self.db_name}'
+                f'/inbound_email/inbox/{self.identifier}')
+            connection.putheader('Content-Type', 'message/rfc822')
+            connection.putheader('Transfer-Encoding', 'chunked')
+            connection.endheaders()
+            try:
+                for start in range(0, len(data), chunk_size):
+                    chunk = data[start:start + chunk_size]
+                    connection.send(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+                connection.send(b'0\r\n\r\n')
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered before the end of the body
+            statuses.append(connection.getresponse().status)
+            connection.close()
+        client = threading.Thread(target=send)
+        client.start()
+        server.timeout = 60
+        server.handle_request()
+        client.join()
+        return statuses[0]
+
+    @contextmanager
+    def attachment_limit(self, size):
+        "Set the attachment size limit of the CRM configuration for a while"
+        @with_transaction()
+        def write(size):
+            Configuration = Pool().get('crm.configuration')
+            configuration = Configuration(1)
+            previous = configuration.lead_attachment_max_size
+            Configuration.write([configuration], {
+                    'lead_attachment_max_size': size})
+            Transaction().commit()
+            return previous
+        previous = write(size)
+        try:
+            yield mail_gateway.email_size_limit(size)
+        finally:
+            write(previous)
 
     def post_file(self, name):
         self.assertEqual(self.post((EMAILS / name).read_bytes()), 204)
@@ -142,6 +234,17 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         Email = Pool().get('inbound.email')
         email, = Email.search([], order=[('id', 'DESC')], limit=1)
         return email.crm_reason, str(email.result) if email.result else None
+
+    @with_transaction()
+    def last_unread(self):
+        """Return the reason and the data type of the last inbound email,
+        refused unread, or fail"""
+        Email = Pool().get('inbound.email')
+        email, = Email.search([], order=[('id', 'DESC')], limit=1)
+        self.assertTrue(email.crm_unread)
+        self.assertEqual((email.data, email.rule, email.result),
+            (None, None, None))
+        return email.crm_reason, email.data_type
 
     def test_inquiry_creates_lead(self):
         "An inquiry becomes a new lead with its subject, sender and body"
@@ -274,18 +377,135 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         self.assertEqual(self.post(b''), 400)
         self.assertEqual(self.counts(), before)
 
+    def test_email_as_big_as_the_limit_accepted(self):
+        """An email of the size limit, which follows the attachment limit,
+        makes its lead with the attachment; one byte more is too big"""
+        with self.attachment_limit(3 * 1024 * 1024) as limit:
+            self.assertGreater(limit, 2 * 1024 * 1024)
+            self.assertEqual(self.post(message_with_attachment(
+                        'at-limit@buyer.test', 3 * 1024 * 1024, limit)), 204)
+            self.assertEqual(self.post(message_with_attachment(
+                        'over-limit@buyer.test', 1024, limit + 1)), 413)
+        attachment = self.lead_of('at-limit@buyer.test')['attachments'][
+            'drawing.dwg']
+        self.assertEqual(len(attachment), 3 * 1024 * 1024)
+
+    def test_email_over_the_limit_refused_unread(self):
+        """An email announced bigger than the limit is refused before it is
+        read, and recorded with the reason"""
+        with self.attachment_limit(3 * 1024 * 1024) as limit, \
+                self.assertLogs(LOGGER, 'WARNING') as logs:
+            response = self.client().post(
+                f'/{self.db_name}/inbound_email/inbox/{self.identifier}'
+                '?type=postmark', input_stream=UnreadableStream(limit + 1),
+                headers={'Content-Type': 'message/rfc822'})
+        self.assertEqual(response.status_code, 413)
+        self.assertIn('refused: too_big ', logs.output[0])
+        reason, data_type = self.last_unread()
+        self.assertEqual(response.get_data(as_text=True), reason)
+        self.assertIn(f"has {limit + 1} bytes", reason)
+        self.assertIn(f"limit of {limit} bytes", reason)
+        self.assertEqual(data_type, 'postmark')
+
+    def test_chunked_email_accepted_whole(self):
+        "A chunked email bigger than trytond's limit is read whole"
+        with self.attachment_limit(3 * 1024 * 1024):
+            self.assertEqual(self.post_chunked(message_with_attachment(
+                        'chunked@buyer.test', 3 * 1024 * 1024)), 204)
+        attachment = self.lead_of('chunked@buyer.test')['attachments'][
+            'drawing.dwg']
+        self.assertEqual(len(attachment), 3 * 1024 * 1024)
+
+    def test_chunked_email_over_the_limit_refused(self):
+        "A chunked email is refused as soon as it passes the limit"
+        before = self.counts()
+        with self.attachment_limit(3 * 1024 * 1024) as limit, \
+                self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.assertEqual(self.post_chunked(message_with_attachment(
+                        'chunked-over@buyer.test', 1024, limit + 1)), 413)
+        self.assertEqual(self.counts(), before)
+        self.assertIn('refused: too_big_streamed ', logs.output[0])
+        reason, _ = self.last_unread()
+        self.assertIn(f"more than the limit of {limit} bytes", reason)
+
+    def test_form_email_over_werkzeug_form_limit_accepted(self):
+        """An email posted in a multipart form field, as SendGrid does, is
+        not held to werkzeug's limit of 500 kB"""
+        response = self.client().post(
+            f'/{self.db_name}/inbound_email/inbox/{self.identifier}'
+            '?type=sendgrid', content_type='multipart/form-data',
+            data={'email': message_with_attachment(
+                    'form@buyer.test', 600 * 1024).decode()})
+        self.assertEqual(response.status_code, 204)
+
+    @with_transaction()
+    def last_email_id(self):
+        Email = Pool().get('inbound.email')
+        email, = Email.search([], order=[('id', 'DESC')], limit=1)
+        return email.id
+
+    @with_transaction()
+    def click(self, login, button, email_id):
+        "Click the button of the inbound email as the user login"
+        pool = Pool()
+        User = pool.get('res.user')
+        Email = pool.get('inbound.email')
+        user, = User.search([('login', '=', login)])
+        with acting_as(user):
+            getattr(Email, button)([Email(email_id)])
+        Transaction().commit()
+
+    def test_refused_email_reprocessed(self):
+        """The CRM manager reprocesses an email refused for its attachment
+        once the limit is raised; a salesperson may not"""
+        with self.assertLogs(LOGGER, 'WARNING'):
+            self.assertEqual(self.post(message_with_attachment(
+                        'reprocessed@buyer.test', 3000)), 204)
+        email_id = self.last_email_id()
+        reason, = self.outcomes([email_id])[0][1:2]
+        self.assertIn("more than the limit of 2000 bytes", reason)
+        with self.attachment_limit(4000):
+            with self.assertRaises(AccessError):
+                self.click('sales1', 'crm_reprocess', email_id)
+            self.click('manager', 'crm_reprocess', email_id)
+        lead = self.lead_of('reprocessed@buyer.test')
+        self.assertEqual(len(lead['attachments']['drawing.dwg']), 3000)
+        self.assertEqual(self.outcomes([email_id]),
+            [(False, None, f"crm.lead,{lead['id']}")])
+        with self.assertRaises(AccessButtonError):
+            self.click('manager', 'crm_reprocess', email_id)
+
+    def test_unread_email_not_processed(self):
+        "An email refused unread has nothing to process: it is sent again"
+        with self.attachment_limit(3 * 1024 * 1024) as limit, \
+                self.assertLogs(LOGGER, 'WARNING'):
+            self.client().post(
+                f'/{self.db_name}/inbound_email/inbox/{self.identifier}',
+                input_stream=UnreadableStream(limit + 1),
+                headers={'Content-Type': 'message/rfc822'})
+        email_id = self.last_email_id()
+        for button in ['crm_reprocess', 'process']:
+            with self.subTest(button=button), \
+                    self.assertRaises(AccessButtonError):
+                self.click('admin', button, email_id)
+        reason, _ = self.last_unread()
+        self.assertIn("refused without being read", reason)
+
     def test_unknown_inbox(self):
         "An unknown inbox identifier is not found"
         self.assertEqual(self.post(message('x@a.test', "x"), 'unknown'), 404)
 
     @with_transaction(user=0)
-    def store_pending(self, *messages):
-        """Store the messages as the route does, waiting for the leads job;
-        return their ids"""
+    def store_pending(self, *messages, rule=None):
+        """Store the messages as the route does, waiting for the leads job
+        of the rule, by default of the sales inbox; return their ids"""
         pool = Pool()
         Email = pool.get('inbound.email')
         Rule = pool.get('inbound.email.rule')
-        rule, = Rule.search([('inbox.identifier', '=', self.identifier)])
+        if rule is None:
+            rule, = Rule.search([('inbox.identifier', '=', self.identifier)])
+        else:
+            rule = Rule(rule)
         emails = [Email(inbox=rule.inbox, rule=rule, data=m, data_type='raw',
                 crm_pending=True) for m in messages]
         Email.save(emails)
@@ -391,6 +611,80 @@ class CrmPlusMailGatewayTestCase(CommittedDataMixin, RouteTestCase):
         "Run the method of the cron job of the pending emails"
         Pool().get('inbound.email.rule').crm_make_pending_leads()
         Transaction().commit()
+
+    @with_transaction(user=0)
+    def add_rule(self):
+        """Add to the sales inbox a rule that makes leads, after its first
+        rule; return its id"""
+        Rule = Pool().get('inbound.email.rule')
+        first, = Rule.search([('inbox.identifier', '=', self.identifier)])
+        rule = Rule(inbox=first.inbox, sequence=1000,
+            action=mail_gateway.ACTION, crm_company=first.crm_company)
+        rule.save()
+        Transaction().commit()
+        return rule.id
+
+    @with_transaction(user=0)
+    def change_rule(self, rule_id, values):
+        "Write the values on the rule, or delete it when values is None"
+        Rule = Pool().get('inbound.email.rule')
+        if values is None:
+            Rule.delete([Rule(rule_id)])
+        else:
+            Rule.write([Rule(rule_id)], values)
+        Transaction().commit()
+
+    def test_pending_emails_of_deleted_rule_refused(self):
+        """The emails waiting for the leads job of a deleted rule are refused
+        and make their leads under the other rules once reprocessed"""
+        rule = self.add_rule()
+        ids = self.store_pending(message(
+                'gone@a.test', "Need springs", sender='s@one.test'), rule=rule)
+        with self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.change_rule(rule, None)
+        self.assertIn('refused: rule_deleted', logs.output[0])
+        (pending, reason, result), = self.outcomes(ids)
+        self.assertEqual((pending, result), (False, None))
+        self.assertIn("was deleted before its lead was made", reason)
+        self.click('manager', 'crm_reprocess', ids[0])
+        lead = self.lead_of('gone@a.test')
+        self.assertEqual(self.outcomes(ids),
+            [(False, None, f"crm.lead,{lead['id']}")])
+
+    def test_pending_emails_of_changed_rule_refused(self):
+        "The emails waiting for the leads job of a rule changed are refused"
+        rule = self.add_rule()
+        self.addCleanup(self.change_rule, rule, None)
+        ids = self.store_pending(message(
+                'moved@a.test', "Need hinges", sender='h@one.test'), rule=rule)
+        with self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.change_rule(rule, {'action': None})
+        self.assertIn('refused: rule_changed', logs.output[0])
+        (pending, reason, result), = self.outcomes(ids)
+        self.assertEqual((pending, result), (False, None))
+        self.assertIn("action of the rule of the email changed", reason)
+
+    @with_transaction(user=0)
+    def detach(self, ids):
+        "Take the rule away from the inbound emails, without the ORM"
+        Email = Pool().get('inbound.email')
+        table = Email.__table__()
+        Transaction().connection.cursor().execute(*table.update(
+                [table.rule], [None], where=table.id.in_(ids)))
+        Transaction().commit()
+
+    def test_cron_refuses_orphaned_pending_emails(self):
+        """The cron job refuses the emails left waiting by a rule deleted
+        before crm_plus refused them"""
+        ids = self.store_pending(message(
+                'orphan@a.test', "Need nails", sender='n@one.test'))
+        self.detach(ids)
+        with self.assertLogs(LOGGER, 'WARNING') as logs:
+            self.run_cron()
+        self.assertIn('refused: rule_deleted', logs.output[0])
+        (pending, reason, result), = self.outcomes(ids)
+        self.assertEqual((pending, result), (False, None))
+        self.assertIn("was deleted before its lead was made", reason)
 
     @with_transaction(user=0)
     def take_queued_jobs(self):
