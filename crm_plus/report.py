@@ -276,7 +276,8 @@ class ReportMixin:
     def _customer_of_company(cls, party):
         """Return the condition that the customer is in use and belongs to
         the company: its owner works for it, or, without owner, it waits
-        in one of its pools or in none"""
+        in one of its pools.  A customer with neither belongs to no company
+        and counts in none."""
         pool = Pool()
         employee = pool.get('company.employee').__table__()
         customer_pool = pool.get('crm.pool').__table__()
@@ -284,11 +285,10 @@ class ReportMixin:
         return customers_in_use(party) & (
             party.owner.in_(employee.select(
                     employee.id, where=employee.company == company))
-            | ((party.owner == Null) & (
-                    (party.pool == Null)
-                    | party.pool.in_(customer_pool.select(
-                            customer_pool.id,
-                            where=customer_pool.company == company)))))
+            | ((party.owner == Null)
+                & party.pool.in_(customer_pool.select(
+                        customer_pool.id,
+                        where=customer_pool.company == company))))
 
     @classmethod
     def _in_company_currency(cls, amount, currency, date):

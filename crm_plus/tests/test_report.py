@@ -310,7 +310,8 @@ class CrmPlusReportTestCase(CrmTestCase):
 
     @with_transaction()
     def test_customers_counted_in_their_company(self):
-        "Reports count the customers owned or pooled in the user's company"
+        """Reports count the customers owned or pooled in the user's company;
+        a customer with neither owner nor pool counts in no company"""
         CustomerPool = Pool().get('crm.pool')
         world = create_world()
         other = create_company("Other Co", currency=world.company.currency)
@@ -327,12 +328,16 @@ class CrmPlusReportTestCase(CrmTestCase):
         make_admin(world.users['sales1'])
 
         with acting_as(world.users['sales1']):
-            self.assertEqual(
-                rows('crm.report.customer_status', ['customers']), [(3,)])
-            self.assertEqual(
-                rows('crm.report.source', ['customers']), [(3,)])
-            self.assertEqual(
-                rows('crm.report.activity', ['new_customers']), [(3,)])
+            for company, count in [(world.company, 2), (other, 3)]:
+                for model, field in [
+                        ('crm.report.customer_status', 'customers'),
+                        ('crm.report.source', 'customers'),
+                        ('crm.report.activity', 'new_customers'),
+                        ]:
+                    with self.subTest(company=company.rec_name, model=model):
+                        self.assertEqual(
+                            rows(model, [field], company=company.id),
+                            [(count,)])
 
     @with_transaction()
     def test_sources_and_customer_status(self):
