@@ -35,6 +35,8 @@ class OpportunityStage(DeactivableMixin, sequence_ordered(), ModelSQL,
         ModelView):
     __name__ = 'crm.opportunity.stage'
     __string__ = "Opportunity Stage"
+    # What is ordered by stage follows the funnel, not the names
+    _order_name = 'sequence'
     name = fields.Char("Name", required=True, translate=True)
     probability = fields.Integer(
         "Probability", required=True,

@@ -483,7 +483,8 @@ class Funnel(OpportunityReportMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('stage', 'ASC'), ('id', 'ASC')]
+        # By the sequence of the stages, as sequence_ordered does
+        cls._order = [('stage', 'ASC NULLS FIRST'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):

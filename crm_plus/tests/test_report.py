@@ -100,6 +100,24 @@ class CrmPlusReportTestCase(CrmTestCase):
 
         self.assertIn((initial, 4, 2057), funnel)
 
+    @with_transaction()
+    def test_funnel_in_stage_order(self):
+        "The funnel lists the stages in their order, not by name"
+        pool = Pool()
+        Stage = pool.get('crm.opportunity.stage')
+        Funnel = pool.get('crm.report.funnel')
+        world = create_world()
+        employee = world.employees['sales1']
+        customer = create_customer("ACME", owner=employee)
+        stages = Stage.search([])
+        self.assertNotEqual(
+            [s.name for s in stages], sorted(s.name for s in stages))
+        for stage in reversed(stages):
+            create_opportunity_of(world, customer, employee, stage=stage)
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual([r.stage for r in Funnel.search([])], stages)
+
     def test_rules_through_a_relation_merged(self):
         "The rules reached through one relation become one subquery"
         domain = ('AND', ('OR', (('company', 'in', (2,)),)),
