@@ -13,12 +13,13 @@ from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Null, Union
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import AtTimeZone, DateTrunc
+from sql.functions import AtTimeZone, DateTrunc, Function
 
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
+from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import Transaction, check_access, inactive_records
 
 from .model import convert_amount, divide, local_midnight
@@ -105,6 +106,29 @@ def _where(name, domains):
 def _is_leaf(domain):
     return (isinstance(domain, (list, tuple)) and len(domain) > 1
         and isinstance(domain[0], str) and domain[0] not in {'AND', 'OR'})
+
+
+class SQLiteAtTimeZone(Function):
+    """The UTC timestamp in a timezone on SQLite, which knows none: Python
+    converts it, as the SQLite backend of trytond computes DATE_TRUNC"""
+    __slots__ = ()
+    _function = 'CRM_PLUS_AT_TIME_ZONE'
+
+    @classmethod
+    def of(cls, timestamp, timezone):
+        "Return the function of the timestamp column, defined on the database"
+        Transaction().connection.create_function(
+            cls._function, 2, cls.at_time_zone, deterministic=True)
+        return cls(timestamp, timezone)
+
+    @staticmethod
+    def at_time_zone(value, timezone):
+        if value is None:
+            return None
+        value = dt.datetime.fromisoformat(value).replace(
+            tzinfo=dt.timezone.utc)
+        return value.astimezone(get_tzinfo(timezone)).replace(
+            tzinfo=None).isoformat(' ')
 
 
 def context_company():
@@ -253,12 +277,13 @@ class ReportMixin:
 
     @classmethod
     def _local(cls, timestamp):
-        """Return the UTC timestamp column in the company's timezone, where
-        the database knows timezones (not SQLite)"""
+        "Return the UTC timestamp column in the company's timezone"
         timezone = company_timezone()
-        if timezone and backend.name != 'sqlite':
-            return AtTimeZone(AtTimeZone(timestamp, 'UTC'), timezone)
-        return timestamp
+        if not timezone:
+            return timestamp
+        if backend.name == 'sqlite':
+            return SQLiteAtTimeZone.of(timestamp, timezone)
+        return AtTimeZone(AtTimeZone(timestamp, 'UTC'), timezone)
 
     @classmethod
     def _of_employee(cls, column):
