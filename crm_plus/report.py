@@ -20,8 +20,10 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.tools.timezone import get_tzinfo
-from trytond.transaction import Transaction, check_access, inactive_records
+from trytond.transaction import (
+    Transaction, check_access, inactive_records, without_check_access)
 
+from .company import is_crm_admin
 from .model import convert_amount, divide, local_midnight
 from .party import CUSTOMER_STATUSES, customers_in_use
 
@@ -432,23 +434,46 @@ class EmployeeActivity(ReportMixin, ModelSQL, ModelView):
     @classmethod
     def table_query(cls):
         won = Pool().get('crm.opportunity').__table__()
-        return cls._union(
-            cls._activity_parts(
-                lambda date, employee: {'employee': employee},
-                owned=True) + [
-                (won,
-                    cls._of_company(won.company) & (won.state == 'won')
-                    & cls._in_period(won.close_date)
-                    & cls._of_employee(won.employee)
-                    & rule_where('crm.opportunity', won),
-                    {'employee': won.employee,
-                        'won_opportunities': Literal(1),
-                        'won_amount': cls._in_company_currency(
-                            Coalesce(won.amount, 0), won.currency,
-                            won.close_date)}),
-                ], ['employee'], [
+        parts = cls._activity_parts(
+            lambda date, employee: {'employee': employee}, owned=True) + [
+            (won,
+                cls._of_company(won.company) & (won.state == 'won')
+                & cls._in_period(won.close_date)
+                & cls._of_employee(won.employee)
+                & rule_where('crm.opportunity', won),
+                {'employee': won.employee,
+                    'won_opportunities': Literal(1),
+                    'won_amount': cls._in_company_currency(
+                        Coalesce(won.amount, 0), won.currency,
+                        won.close_date)}),
+            ]
+        # The documents of the others the user reads (shared, in a pool)
+        # would show them with a part of their figures
+        visible = cls._visible_employees()
+        if visible is not None:
+            parts = [(table, where & columns['employee'].in_(visible), columns)
+                for table, where, columns in parts]
+        return cls._union(parts, ['employee'], [
                 'new_customers', 'follow_ups', 'opportunities',
                 'won_opportunities', 'won_amount'], key_id=True)
+
+    @classmethod
+    def _visible_employees(cls):
+        """Return the query of the employees whose activity the user sees:
+        himself, his subordinates and the members of the teams he leads;
+        None for a CRM manager, who sees everyone's"""
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        User = pool.get('res.user')
+        if is_crm_admin():
+            return None
+        employees = list(User.get_employees())
+        with without_check_access(), inactive_records():
+            return Employee.search(['OR',
+                    ('id', 'in', employees),
+                    ('supervisor', 'child_of', employees, 'supervisor'),
+                    ('crm_teams.leader', 'in', employees),
+                    ], order=[], query=True)
 
     @classmethod
     def get_amounts(cls, records, names):

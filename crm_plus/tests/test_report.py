@@ -282,6 +282,45 @@ class CrmPlusReportTestCase(CrmTestCase):
                     Report.browse([emp['sales2'].id]), ['new_customers'])
 
     @with_transaction()
+    def test_staff_activity_of_the_people_the_user_sees(self):
+        """A salesperson's staff activity lists him and his subordinates, a
+        team leader's his team, not the colleagues whose shared or pooled
+        customers he reads: they would show with a part of their figures"""
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        Share = pool.get('crm.customer.share')
+        Team = pool.get('crm.team')
+        world = create_world()
+        emp = world.employees
+        today = pool.get('ir.date').today()
+        shared = create_customer("Shared", owner=emp['sales2'])
+        Share(party=shared, employee=emp['sales1'], mode='read').save()
+        for name, party in [
+                ('sales1', create_customer("Mine", owner=emp['sales1'])),
+                ('junior', create_customer("Junior's", owner=emp['junior'])),
+                ('sales2', shared),
+                ('manager', create_customer("Pooled", pool=world.east)),
+                ]:
+            FollowUp(company=world.company, party=party, date=today,
+                employee=emp[name], subject="Call").save()
+        Team(name="Juniors", company=world.company, leader=emp['sales2'],
+            members=[emp['junior']]).save()
+
+        def staff(login):
+            with acting_as(world.users[login]):
+                return rows('crm.report.employee', ['employee', 'follow_ups'])
+
+        self.assertEqual(staff('sales1'), sorted([
+                    (emp['sales1'], 1), (emp['junior'], 1)]))
+        self.assertEqual(staff('sales2'), sorted([
+                    (emp['sales2'], 1), (emp['junior'], 1)]))
+        self.assertEqual(staff('junior'), [(emp['junior'], 1)])
+        make_admin(world.users['junior'])
+        self.assertEqual(staff('junior'), sorted([
+                    (emp['sales1'], 1), (emp['junior'], 1),
+                    (emp['sales2'], 1), (emp['manager'], 1)]))
+
+    @with_transaction()
     def test_staff_won_amount_in_company_currency(self):
         "Won amounts in other currencies are converted at the rate of the day"
         world = create_world()
