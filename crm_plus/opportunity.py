@@ -194,6 +194,7 @@ class Opportunity(
             ('draft', 'waiting'),
             ('waiting', 'in_progress'),
             ('waiting', 'draft'),
+            ('in_progress', 'draft'),
             ('draft', 'lost'),
             ('in_progress', 'suspended'),
             ('suspended', 'in_progress'),
@@ -432,6 +433,15 @@ class Opportunity(
     @Workflow.transition('draft')
     def approval_rejected(cls, opportunities):
         pass
+
+    @classmethod
+    def _reversible_states(cls):
+        return super()._reversible_states() | {'in_progress'}
+
+    @classmethod
+    @Workflow.transition('draft')
+    def approval_reversed(cls, opportunities):
+        cls.record_progress(opportunities, 'draft')
 
     @classmethod
     @check_write_rule
