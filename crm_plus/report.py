@@ -18,7 +18,7 @@ from sql.functions import AtTimeZone, DateTrunc, Function
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
-from trytond.pyson import Eval, If
+from trytond.pyson import Eval, If, PYSONDecoder
 from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import (
     Transaction, check_access, inactive_records, without_check_access)
@@ -163,6 +163,18 @@ class ReportContext(ModelView):
         'company.employee', "Salesperson",
         domain=[('company', '=', Eval('company', -1))],
         help="Limit the figures to the work of this employee.")
+    empty = fields.Boolean(
+        "Nothing to Report", readonly=True,
+        help="The report has nothing for these criteria.")
+
+    @classmethod
+    def view_attributes(cls):
+        # A graph cannot say that it has nothing to show: the form above does
+        return super().view_attributes() + [
+            ('//label[@id="empty"]', 'states', {
+                    'invisible': ~Eval('empty', False),
+                    }, ['empty']),
+            ]
 
     @classmethod
     def default_company(cls):
@@ -184,6 +196,53 @@ class ReportContext(ModelView):
         if 'to_date' in context:
             return context['to_date']
         return Date.today()
+
+    @fields.depends('company', 'from_date', 'to_date', 'salesperson')
+    def on_change_with_empty(self, name=None):
+        """Tell whether the report that the form filters shows no row:
+        the action named by crm_report_action in the context, whose domains
+        are evaluated as the client does"""
+        pool = Pool()
+        action = report_action(self.__name__)
+        if not action:
+            return False
+        values = {
+            'company': self.company.id if self.company else None,
+            'from_date': self.from_date,
+            'to_date': self.to_date,
+            'salesperson': self.salesperson.id if self.salesperson else None,
+            }
+        Report = pool.get(action.res_model)
+        with Transaction().set_context(values):
+            return not Report.search(
+                action_domain(action), limit=1, order=[])
+
+
+def report_action(context_model):
+    """Return the window action of crm_report_action in the context, as
+    module.xml_id, if its context model is context_model"""
+    pool = Pool()
+    ActWindow = pool.get('ir.action.act_window')
+    ModelData = pool.get('ir.model.data')
+    xml_id = Transaction().context.get('crm_report_action')
+    if not xml_id:
+        return None
+    module, _, fs_id = xml_id.partition('.')
+    action = ActWindow(ModelData.get_id(module, fs_id))
+    if action.context_model == context_model:
+        return action
+
+
+def action_domain(action):
+    "Return the domain and context domain of the action, evaluated"
+    transaction = Transaction()
+    context = dict(transaction.context, _user=transaction.user)
+    context['context'] = context
+    decoder = PYSONDecoder(context)
+    domain = [decoder.decode(action.pyson_domain)]
+    if action.context_domain:
+        domain.append(decoder.decode(action.context_domain))
+    return domain
 
 
 class ReportMixin:

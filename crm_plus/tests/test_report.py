@@ -396,6 +396,64 @@ class CrmPlusReportTestCase(CrmTestCase):
                             [(count,)])
 
     @with_transaction()
+    def test_context_says_when_nothing_to_report(self):
+        """The form above a report says when it has nothing for the
+        criteria, which a graph cannot: with the domains of its action"""
+        pool = Pool()
+        Context = pool.get('crm.report.context')
+        FollowUp = pool.get('crm.follow_up')
+        Target = pool.get('crm.target')
+        world = create_world()
+        emp = world.employees
+        today = pool.get('ir.date').today()
+
+        def empty(action, login='sales1', **values):
+            values.setdefault('from_date', today.replace(day=1))
+            values.setdefault('to_date', today)
+            with acting_as(world.users[login]), Transaction().set_context(
+                    crm_report_action=f'crm_plus.{action}'):
+                return Context(
+                    company=world.company, **values).on_change_with_empty()
+
+        self.assertIs(empty('act_report_funnel'), True)
+        customer = create_customer("ACME", owner=emp['junior'])
+        create_opportunity_of(world, customer, emp['junior'])
+        self.assertIs(empty('act_report_funnel'), False)
+        self.assertIs(empty('act_report_funnel', login='sales2'), True)
+        self.assertIs(
+            empty('act_report_funnel', salesperson=emp['sales1']), True)
+
+        # the domain of the action counts: my month is not my team's
+        FollowUp(company=world.company, party=customer, date=today,
+            employee=emp['junior'], subject="Call").save()
+        self.assertIs(empty('act_report_employee'), False)
+        self.assertIs(empty('act_report_my_month'), True)
+        self.assertIs(empty('act_report_my_month', login='junior'), False)
+
+        # and its context domain: the targets of the period
+        self.assertIs(empty('act_report_target', from_date=today), True)
+        Target.create([{
+                    'company': world.company.id, 'name': "Calls",
+                    'kpi': 'follow_ups', 'value': Decimal(10),
+                    'start_date': today, 'end_date': today,
+                    'owner_type': 'employee', 'employee': emp['sales1'].id,
+                    }])
+        self.assertIs(empty('act_report_target', from_date=today), False)
+        tomorrow = today + dt.timedelta(days=1)
+        self.assertIs(empty('act_report_target',
+                from_date=tomorrow, to_date=tomorrow), True)
+        self.assertIs(empty('act_report_target', from_date=today,
+                salesperson=emp['junior']), True)
+
+        # without a report to look at, the form says nothing
+        with Transaction().set_context(crm_report_action=None):
+            self.assertIs(Context(company=world.company, from_date=today,
+                    to_date=today).on_change_with_empty(), False)
+
+        arch = Context.fields_view_get(view_type='form')['arch']
+        self.assertRegex(arch, '<label [^>]*id="empty"[^>]*states=')
+
+    @with_transaction()
     def test_sources_and_customer_status(self):
         "Customers and opportunities by source, customers by status"
         pool = Pool()
