@@ -24,6 +24,7 @@ from .access import DataRulesMixin, DataRulesWizardMixin
 from .company import current_employee, employee_users, is_crm_admin
 from .exceptions import ApprovalError
 from .model import check_write_rule
+from .notify import notify_employees
 
 REMINDER_INTERVAL = dt.timedelta(days=1)
 
@@ -42,12 +43,47 @@ class ApprovalMixin:
     calls submit_drafts; with a transition from waiting back to draft, its
     withdraw button takes the document back.  It implements the
     approval_approved and approval_rejected hooks, which the engine runs
-    without access checks when the flow ends."""
+    without access checks when the flow ends, and approval_reversed, which
+    it runs when an approver reverses the approval (反审核) of a document in
+    one of its _reversible_states."""
     __slots__ = ()
     approval = fields.Many2One(
         'crm.approval.request', "Approval", readonly=True,
         ondelete='RESTRICT',
         states={'invisible': ~Eval('approval')})
+    approval_state = fields.Function(fields.Selection(
+            'get_approval_states', "Approval State",
+            states={'invisible': ~Eval('approval')}),
+        'on_change_with_approval_state', searcher='search_approval_state')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        state = cls._transition_state
+        cls._buttons.update({
+                'reverse_approval': {
+                    'invisible': (
+                        ~Eval(state).in_(sorted(cls._reversible_states()))
+                        | (Eval('approval_state') != 'approved')),
+                    'icon': 'tryton-undo',
+                    'depends': [state, 'approval_state'],
+                    },
+                })
+
+    @classmethod
+    def get_approval_states(cls):
+        Request = Pool().get('crm.approval.request')
+        return [(None, '')] + Request.fields_get(
+            ['state'])['state']['selection']
+
+    @fields.depends('approval')
+    def on_change_with_approval_state(self, name=None):
+        return self.approval.state if self.approval else None
+
+    @classmethod
+    def search_approval_state(cls, name, clause):
+        _, operator, *value = clause
+        return [('approval.state', operator, *value)]
 
     @classmethod
     def _approval_transitions(cls):
@@ -117,6 +153,44 @@ class ApprovalMixin:
     @classmethod
     def approval_rejected(cls, records):
         "Hook run when an approver rejects the records"
+
+    @classmethod
+    def _reversible_states(cls):
+        """Return the states in which the approval of a document may be
+        reversed: those its approval leads to, before anything came of it"""
+        return set()
+
+    @classmethod
+    @ModelView.button_action('crm_plus.wizard_approval_reverse')
+    def reverse_approval(cls, records):
+        "Ask for the reason to reverse the approval of the records (反审核)"
+
+    @classmethod
+    def approved_requests(cls, records):
+        "Return the approved requests of the records, whose approval reverses"
+        for record in records:
+            if not record.approval or record.approval.state != 'approved':
+                raise ApprovalError(gettext(
+                        'crm_plus.msg_approval_reverse_no_request',
+                        document=record.rec_name))
+        return [r.approval for r in records]
+
+    @classmethod
+    def check_approval_reversible(cls, records):
+        "Refuse to reverse the approval of what came of it (spent, won…)"
+        name = cls._transition_state
+        states = cls._reversible_states()
+        for record in records:
+            if getattr(record, name) not in states:
+                raise ApprovalError(gettext(
+                        'crm_plus.msg_approval_reverse_state',
+                        document=record.rec_name,
+                        state=cls.__names__(name, record)['value']))
+
+    @classmethod
+    def approval_reversed(cls, records):
+        """Hook run when the approval of the records is reversed: take them
+        back to a state in which they are changed and submitted again"""
 
     def get_approval_company(self):
         return self.company
@@ -329,6 +403,7 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
             ('approved', "Approved"),
             ('rejected', "Rejected"),
             ('cancelled', "Cancelled"),
+            ('reversed', "Reversed"),
             ], "State", required=True, readonly=True, sort=False)
     state_string = state.translated('state')
     history = fields.One2Many(
@@ -358,6 +433,11 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
                 'decide': {
                     'invisible': ~Eval('can_decide', False),
                     'depends': ['can_decide'],
+                    },
+                'reverse_approval': {
+                    'invisible': Eval('state') != 'approved',
+                    'icon': 'tryton-undo',
+                    'depends': ['state'],
                     },
                 })
 
@@ -455,6 +535,11 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
     def decide(cls, requests):
         pass
 
+    @classmethod
+    @ModelView.button_action('crm_plus.wizard_approval_reverse')
+    def reverse_approval(cls, requests):
+        "Ask for the reason to reverse the approval of the requests (反审核)"
+
     def next_step(self):
         "Return the step after the current one that applies to the amount"
         steps = list(self.flow.steps)
@@ -515,12 +600,22 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
         """Lock the requests and return them read again, so that two
         approvers deciding at once wait for each other and the second sees
         the decision of the first"""
+        return cls._lock_in_state(
+            requests, 'pending', 'crm_plus.msg_approval_not_pending')
+
+    @classmethod
+    def lock_approved(cls, requests):
+        "Lock the requests as lock_pending does, the approved ones"
+        return cls._lock_in_state(
+            requests, 'approved', 'crm_plus.msg_approval_not_approved')
+
+    @classmethod
+    def _lock_in_state(cls, requests, state, message):
         cls.lock(requests)
         requests = cls.browse([r.id for r in requests])
         for request in requests:
-            if request.state != 'pending':
-                raise ApprovalError(gettext(
-                        'crm_plus.msg_approval_not_pending',
+            if request.state != state:
+                raise ApprovalError(gettext(message,
                         request=request.rec_name,
                         state=request.state_string))
         return requests
@@ -589,6 +684,75 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
         with without_check_access():
             History.save(history)
             cls.save(requests)
+
+    @classmethod
+    def reverse(cls, requests, reason):
+        """Reverse the approval of the requests for the reason (反审核): their
+        documents go back to be changed and submitted again.
+
+        Only an approver of the request or a CRM manager reverses it, and
+        only before anything came of the document (spent, won…)."""
+        History = Pool().get('crm.approval.history')
+        reason = (reason or '').strip()
+        if not reason:
+            raise ApprovalError(gettext(
+                    'crm_plus.msg_approval_reverse_reason',
+                    requests=', '.join(r.rec_name for r in requests)))
+        requests = cls.lock_approved(requests)
+        cls.check_reverser(requests)
+        cls.run_hook(requests, 'check_approval_reversible')
+        history = [r.history_line('reverse', reason) for r in requests]
+        for request in requests:
+            request.state = 'reversed'
+        with without_check_access():
+            History.save(history)
+            cls.save(requests)
+        cls.run_hook(requests, 'approval_reversed')
+        cls.notify_reversed(requests, reason)
+
+    def approved_by_user(self):
+        "Tell whether the user approved a step of the request"
+        User = Pool().get('res.user')
+        user, employees = Transaction().user, User.get_employees()
+        with without_check_access():
+            return any(h.action == 'approve' and (
+                    (h.user and h.user.id == user)
+                    or (h.employee and h.employee.id in employees))
+                for h in self.history)
+
+    @classmethod
+    def check_reverser(cls, requests):
+        "Only an approver of the request or a CRM manager reverses it"
+        if is_crm_admin():
+            return
+        for request in requests:
+            if not request.approved_by_user():
+                with without_check_access():
+                    approvers = {h.employee or h.user for h in request.history
+                        if h.action == 'approve' and (h.employee or h.user)}
+                raise ApprovalError(gettext(
+                        'crm_plus.msg_approval_reverse_not_approver',
+                        request=request.rec_name,
+                        approvers=', '.join(sorted(
+                                a.rec_name for a in approvers))))
+
+    @classmethod
+    def notify_reversed(cls, requests, reason):
+        "Tell the requesters that the approval of their document is reversed"
+        User = Pool().get('res.user')
+        reverser = current_employee() or User(Transaction().user)
+        with without_check_access():
+            for request in requests:
+                notify_employees(
+                    [request.requester],
+                    'crm_plus.msg_approval_reversed_label',
+                    'crm_plus.msg_approval_reversed', {
+                        'document': request.rec_name,
+                        'reverser': reverser.rec_name,
+                        'reason': reason,
+                        },
+                    model=request.document.__name__,
+                    records=[request.document.id])
 
     @classmethod
     def run_hook(cls, requests, hook):
@@ -692,6 +856,7 @@ class ApprovalHistory(DataRulesMixin, ModelSQL, ModelView):
             ('approve', "Approved"),
             ('reject', "Rejected"),
             ('cancel', "Cancelled"),
+            ('reverse', "Approval Reversed"),
             ], "Action", required=True, readonly=True)
     user = fields.Many2One('res.user', "User", readonly=True)
     employee = fields.Many2One(
@@ -742,4 +907,36 @@ class Decide(DataRulesWizardMixin, Wizard):
 
     def transition_reject(self):
         self.model.reject(list(self.records), self.start.comment)
+        return 'end'
+
+
+class ReverseStart(ModelView):
+    __name__ = 'crm.approval.reverse.start'
+    __string__ = "Reverse Approval"
+    reason = fields.Text(
+        "Reason", required=True,
+        help="Why the approval is reversed, kept in the approval history.")
+
+
+class Reverse(Wizard):
+    """Reverse the approval (反审核) of approval requests or of the
+    documents they approved"""
+    __name__ = 'crm.approval.reverse'
+    __string__ = "Reverse Approval"
+    start = StateView('crm.approval.reverse.start',
+        'crm_plus.approval_reverse_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Reverse Approval", 'reverse', 'tryton-undo',
+                default=True),
+            ])
+    reverse = StateTransition()
+
+    def transition_reverse(self):
+        Request = Pool().get('crm.approval.request')
+        records = list(self.records)
+        if self.model.__name__ == Request.__name__:
+            requests = records
+        else:
+            requests = self.model.approved_requests(records)
+        Request.reverse(requests, self.start.reason)
         return 'end'

@@ -107,6 +107,7 @@ class Campaign(DataRulesMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
             ('draft', 'waiting'),
             ('waiting', 'approved'),
             ('waiting', 'draft'),
+            ('approved', 'draft'),
             ('approved', 'in_progress'),
             ('in_progress', 'done'),
             ('draft', 'cancelled'),
@@ -250,6 +251,16 @@ class Campaign(DataRulesMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
     @classmethod
     @Workflow.transition('draft')
     def approval_rejected(cls, campaigns):
+        pass
+
+    @classmethod
+    def _reversible_states(cls):
+        "Once started, the approval of a campaign stays"
+        return super()._reversible_states() | {'approved'}
+
+    @classmethod
+    @Workflow.transition('draft')
+    def approval_reversed(cls, campaigns):
         pass
 
     @classmethod

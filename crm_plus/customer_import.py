@@ -127,7 +127,8 @@ class CustomerImport(DataRulesWizardMixin, Wizard):
 
         Nothing is written when a line is wrong (the error lists the first
         MAX_ERRORS wrong lines) or when the access rights or the create
-        rules of the user refuse a customer.
+        rules of the user refuse a customer, a contact mechanism or a tax
+        identifier.
 
         Concurrent imports wait for each other: each checks the customers
         it sees and those that an import committed meanwhile."""
@@ -143,9 +144,10 @@ class CustomerImport(DataRulesWizardMixin, Wizard):
             with Transaction().new_transaction(readonly=True):
                 customers.check_existing()
         customers.raise_errors()
-        ids = customers.insert(pool)
-        check_create_rules(Pool().get('party.party'), ids)
-        return ids
+        created = customers.insert(pool)
+        for Model, ids in created.items():
+            check_create_rules(Model, ids)
+        return created[Pool().get('party.party')]
 
 
 def valid_email(value):
@@ -388,7 +390,8 @@ class CustomerLines:
 
     def insert(self, customer_pool):
         """Insert the customers into customer_pool with their mechanisms
-        and identifiers; return their ids in the order of the lines"""
+        and identifiers; return the ids created per model, the customers'
+        in the order of the lines"""
         pool = Pool()
         Party = pool.get('party.party')
         ContactMechanism = pool.get('party.contact_mechanism')
@@ -407,7 +410,7 @@ class CustomerLines:
                     'pool': customer_pool.id,
                     } for c, code in zip(self.customers, codes)])
         # value and value_compact are formatted as compute_fields does
-        insert(ContactMechanism, [{
+        mechanism_ids = insert(ContactMechanism, [{
                     'party': party_id,
                     'type': kind,
                     'value': value,
@@ -416,13 +419,17 @@ class CustomerLines:
                 for party_id, c in zip(ids, self.customers)
                 for kind, value, compact in c['mechanisms']],
             compute=False)
-        insert(Identifier, [{
+        identifier_ids = insert(Identifier, [{
                     'party': party_id,
                     'type': c['tax_type'],
                     'code': c['tax_id'],
                     }
                 for party_id, c in zip(ids, self.customers) if c['tax_id']])
-        return ids
+        return {
+            Party: ids,
+            ContactMechanism: mechanism_ids,
+            Identifier: identifier_ids,
+            }
 
 
 def insert(Model, vlist, compute=True):

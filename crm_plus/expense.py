@@ -121,6 +121,7 @@ class Expense(DataRulesMixin, ApprovalMixin, Workflow, ModelSQL,
             ('waiting', 'approved'),
             ('waiting', 'rejected'),
             ('waiting', 'draft'),
+            ('approved', 'draft'),
             ('approved', 'done'),
             ('draft', 'cancelled'),
             ('waiting', 'cancelled'),
@@ -347,6 +348,16 @@ class Expense(DataRulesMixin, ApprovalMixin, Workflow, ModelSQL,
     @classmethod
     @Workflow.transition('rejected')
     def approval_rejected(cls, expenses):
+        pass
+
+    @classmethod
+    def _reversible_states(cls):
+        "Once spent, the approval of an expense stays"
+        return super()._reversible_states() | {'approved'}
+
+    @classmethod
+    @Workflow.transition('draft')
+    def approval_reversed(cls, expenses):
         pass
 
     @classmethod

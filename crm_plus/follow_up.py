@@ -4,7 +4,7 @@
 
 import datetime as dt
 
-from sql import Literal
+from sql import Literal, Null
 from sql.aggregate import Count, Max, Min
 
 from trytond.model import Index, ModelSQL, ModelView, fields
@@ -213,8 +213,10 @@ class ContactTracking(DataRulesMixin, ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
+        "Count the follow-ups of each contact in the company of the context"
         FollowUp = Pool().get('crm.follow_up')
         follow_up = FollowUp.__table__()
+        company = Transaction().context.get('company', -1)
         return follow_up.select(
             Min(follow_up.id).as_('id'),
             follow_up.party.as_('party'),
@@ -222,5 +224,6 @@ class ContactTracking(DataRulesMixin, ModelSQL, ModelView):
             Count(Literal(1)).as_('follow_up_count'),
             Min(follow_up.date).as_('first_contact_date'),
             Max(follow_up.date).as_('last_contact_date'),
-            where=follow_up.contact != None,  # noqa: E711
+            where=(follow_up.contact != Null)
+            & (follow_up.company == company),
             group_by=[follow_up.party, follow_up.contact])

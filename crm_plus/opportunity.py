@@ -36,6 +36,8 @@ class OpportunityStage(
         ModelView):
     __name__ = 'crm.opportunity.stage'
     __string__ = "Opportunity Stage"
+    # What is ordered by stage follows the funnel, not the names
+    _order_name = 'sequence'
     name = fields.Char("Name", required=True, translate=True)
     probability = fields.Integer(
         "Probability", required=True,
@@ -100,12 +102,13 @@ class Opportunity(
         domain=[If(Eval('bid_start') & Eval('bid_end'),
                 ('bid_end', '>=', Eval('bid_start')), ())])
     currency = fields.Many2One(
-        'currency.currency', "Currency", required=True, states=_states)
+        'currency.currency', "Currency", required=True, states=_filed)
     amount = fields.Numeric(
         "Expected Amount", digits=(16, 2),
         domain=[If(Eval('amount'), ('amount', '>=', 0), ())],
-        states=_states,
-        help="Proposed from the product lines when there are some.")
+        states=_filed,
+        help="Proposed from the product lines when there are some.\n"
+        "Its approval decides on it.")
     start_date = fields.Date("Start Date", required=True, states=_states)
     expected_date = fields.Date(
         "Expected Signing Date", states=_states)
@@ -120,7 +123,7 @@ class Opportunity(
         domain=[('probability', '>=', 0), ('probability', '<=', 100)],
         states=_states, help="In percent, proposed by the stage.")
     lines = fields.One2Many(
-        'crm.opportunity.line', 'opportunity', "Lines", states=_states)
+        'crm.opportunity.line', 'opportunity', "Lines", states=_filed)
     progress = fields.One2Many(
         'crm.opportunity.progress', 'opportunity', "Progress",
         readonly=True)
@@ -192,6 +195,7 @@ class Opportunity(
             ('draft', 'waiting'),
             ('waiting', 'in_progress'),
             ('waiting', 'draft'),
+            ('in_progress', 'draft'),
             ('draft', 'lost'),
             ('in_progress', 'suspended'),
             ('suspended', 'in_progress'),
@@ -404,8 +408,10 @@ class Opportunity(
 
     @classmethod
     def _approved_fields(cls):
-        "The filing (报备) registers the opportunity of a customer"
-        return super()._approved_fields() | {'company', 'party'}
+        """The filing (报备) registers the opportunity of a customer for an
+        amount, which the thresholds of the approval steps compare with"""
+        return super()._approved_fields() | {
+            'company', 'party', 'currency', 'amount', 'lines'}
 
     @classmethod
     @check_write_rule
@@ -428,6 +434,15 @@ class Opportunity(
     @Workflow.transition('draft')
     def approval_rejected(cls, opportunities):
         pass
+
+    @classmethod
+    def _reversible_states(cls):
+        return super()._reversible_states() | {'in_progress'}
+
+    @classmethod
+    @Workflow.transition('draft')
+    def approval_reversed(cls, opportunities):
+        cls.record_progress(opportunities, 'draft')
 
     @classmethod
     @check_write_rule
@@ -703,6 +718,20 @@ class OpportunityLine(
     @classmethod
     def default_quantity(cls):
         return 1
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        "The lines make the amount of the filing: they change with it only"
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if external:
+            opportunities = {l.opportunity for l in lines}
+            if mode == 'write' and values.get('opportunity'):
+                opportunities.add(Opportunity(values['opportunity']))
+            Opportunity.check_approved_fields(
+                list(opportunities), {'lines': None})
 
     @fields.depends('opportunity', '_parent_opportunity.company')
     def on_change_with_company(self, name=None):

@@ -34,6 +34,7 @@ ACTIONS = [
     ('assign', "Assign"),
     ('transfer', "Transfer"),
     ('lock', "Lock Request Approved"),
+    ('lock_reversed', "Lock Request Reversed"),
     ('release', "Release"),
     ('auto_release', "Automatic Release"),
     ]
@@ -641,7 +642,10 @@ class LockRequest(
     __name__ = 'crm.lock.request'
     __string__ = "Lock Request"
     _states = {'readonly': Eval('state') != 'requested'}
-    _requested = {'readonly': _states['readonly'] | Bool(Eval('approval'))}
+    _requested = {
+        'readonly': (_states['readonly']
+            | (Eval('approval_state') == 'pending')),
+        }
     party = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='CASCADE',
         domain=[('customer_nature', '!=', None)], states=_requested)
@@ -681,19 +685,27 @@ class LockRequest(
             ('requested', 'approved'),
             ('requested', 'rejected'),
             ('requested', 'cancelled'),
+            ('approved', 'requested'),
             }
         requested = Eval('state') == 'requested'
-        deciding = requested & Eval('can_decide', False)
+        pending = requested & (Eval('approval_state') == 'pending')
+        deciding = pending & Eval('can_decide', False)
+        depends = ['state', 'approval_state']
         cls._buttons.update({
                 'approve': {
                     'invisible': ~deciding,
-                    'depends': ['state', 'can_decide'],
+                    'depends': depends + ['can_decide'],
                     },
                 'reject': {
                     'invisible': ~deciding,
-                    'depends': ['state', 'can_decide'],
+                    'depends': depends + ['can_decide'],
                     },
                 'cancel': {'invisible': ~requested, 'depends': ['state']},
+                'submit': {
+                    'invisible': ~requested | pending,
+                    'icon': 'tryton-forward',
+                    'depends': depends,
+                    },
                 })
 
     @classmethod
@@ -738,7 +750,11 @@ class LockRequest(
 
     @classmethod
     def _approval_transitions(cls):
-        return {('requested', 'approved'), ('requested', 'rejected')}
+        return {
+            ('requested', 'approved'),
+            ('requested', 'rejected'),
+            ('approved', 'requested'),
+            }
 
     @classmethod
     def on_modification(cls, mode, requests, field_names=None):
@@ -761,6 +777,14 @@ class LockRequest(
         Approval = Pool().get('crm.approval.request')
         for request in requests:
             Approval.reject(request.pending_approvals(), request.comment)
+
+    @classmethod
+    @check_write_rule
+    @ModelView.button
+    def submit(cls, requests):
+        "Ask again for the approval of the requests whose one was reversed"
+        cls.request_approval([r for r in requests
+                if r.state == 'requested' and r.approval_state != 'pending'])
 
     def pending_approvals(self):
         if self.approval and self.approval.state == 'pending':
@@ -793,6 +817,30 @@ class LockRequest(
     @Workflow.transition('rejected')
     def approval_rejected(cls, requests):
         cls.write(requests, {'decided_by': current_employee()})
+
+    @classmethod
+    def _reversible_states(cls):
+        return super()._reversible_states() | {'approved'}
+
+    @classmethod
+    @Workflow.transition('requested')
+    def approval_reversed(cls, requests):
+        """Give back to their pool the customers that the requesters still
+        own, without the cooldown of a release: the lock never was"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        OwnershipLog = pool.get('crm.ownership.log')
+        for request in requests:
+            party = request.party
+            if party.owner == request.employee:
+                OwnershipLog.record([party], 'lock_reversed', lambda p: None,
+                    reason=request.approval.history[-1].comment)
+                with without_check_access():
+                    Party.write([party], {
+                            'owner': None, 'owner_since': None,
+                            'key_customer': False, 'release_warned': None,
+                            })
+        cls.write(requests, {'decided_by': None})
 
 
 class AssignStart(ModelView):

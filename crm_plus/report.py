@@ -13,15 +13,18 @@ from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Null, Union
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import AtTimeZone, DateTrunc
+from sql.functions import AtTimeZone, DateTrunc, Function
 
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
-from trytond.pyson import Eval, If
-from trytond.transaction import Transaction, check_access, inactive_records
+from trytond.pyson import Eval, If, PYSONDecoder
+from trytond.tools.timezone import get_tzinfo
+from trytond.transaction import (
+    Transaction, check_access, inactive_records, without_check_access)
 
 from .access import DataRulesMixin
+from .company import is_crm_admin
 from .model import convert_amount, divide, local_midnight
 from .party import CUSTOMER_STATUSES, customers_in_use
 
@@ -108,6 +111,29 @@ def _is_leaf(domain):
         and isinstance(domain[0], str) and domain[0] not in {'AND', 'OR'})
 
 
+class SQLiteAtTimeZone(Function):
+    """The UTC timestamp in a timezone on SQLite, which knows none: Python
+    converts it, as the SQLite backend of trytond computes DATE_TRUNC"""
+    __slots__ = ()
+    _function = 'CRM_PLUS_AT_TIME_ZONE'
+
+    @classmethod
+    def of(cls, timestamp, timezone):
+        "Return the function of the timestamp column, defined on the database"
+        Transaction().connection.create_function(
+            cls._function, 2, cls.at_time_zone, deterministic=True)
+        return cls(timestamp, timezone)
+
+    @staticmethod
+    def at_time_zone(value, timezone):
+        if value is None:
+            return None
+        value = dt.datetime.fromisoformat(value).replace(
+            tzinfo=dt.timezone.utc)
+        return value.astimezone(get_tzinfo(timezone)).replace(
+            tzinfo=None).isoformat(' ')
+
+
 def context_company():
     "Return the company of the context, if any"
     Company = Pool().get('company.company')
@@ -138,6 +164,18 @@ class ReportContext(ModelView):
         'company.employee', "Salesperson",
         domain=[('company', '=', Eval('company', -1))],
         help="Limit the figures to the work of this employee.")
+    empty = fields.Boolean(
+        "Nothing to Report", readonly=True,
+        help="The report has nothing for these criteria.")
+
+    @classmethod
+    def view_attributes(cls):
+        # A graph cannot say that it has nothing to show: the form above does
+        return super().view_attributes() + [
+            ('//label[@id="empty"]', 'states', {
+                    'invisible': ~Eval('empty', False),
+                    }, ['empty']),
+            ]
 
     @classmethod
     def default_company(cls):
@@ -159,6 +197,53 @@ class ReportContext(ModelView):
         if 'to_date' in context:
             return context['to_date']
         return Date.today()
+
+    @fields.depends('company', 'from_date', 'to_date', 'salesperson')
+    def on_change_with_empty(self, name=None):
+        """Tell whether the report that the form filters shows no row:
+        the action named by crm_report_action in the context, whose domains
+        are evaluated as the client does"""
+        pool = Pool()
+        action = report_action(self.__name__)
+        if not action:
+            return False
+        values = {
+            'company': self.company.id if self.company else None,
+            'from_date': self.from_date,
+            'to_date': self.to_date,
+            'salesperson': self.salesperson.id if self.salesperson else None,
+            }
+        Report = pool.get(action.res_model)
+        with Transaction().set_context(values):
+            return not Report.search(
+                action_domain(action), limit=1, order=[])
+
+
+def report_action(context_model):
+    """Return the window action of crm_report_action in the context, as
+    module.xml_id, if its context model is context_model"""
+    pool = Pool()
+    ActWindow = pool.get('ir.action.act_window')
+    ModelData = pool.get('ir.model.data')
+    xml_id = Transaction().context.get('crm_report_action')
+    if not xml_id:
+        return None
+    module, _, fs_id = xml_id.partition('.')
+    action = ActWindow(ModelData.get_id(module, fs_id))
+    if action.context_model == context_model:
+        return action
+
+
+def action_domain(action):
+    "Return the domain and context domain of the action, evaluated"
+    transaction = Transaction()
+    context = dict(transaction.context, _user=transaction.user)
+    context['context'] = context
+    decoder = PYSONDecoder(context)
+    domain = [decoder.decode(action.pyson_domain)]
+    if action.context_domain:
+        domain.append(decoder.decode(action.context_domain))
+    return domain
 
 
 class ReportMixin:
@@ -254,12 +339,13 @@ class ReportMixin:
 
     @classmethod
     def _local(cls, timestamp):
-        """Return the UTC timestamp column in the company's timezone, where
-        the database knows timezones (not SQLite)"""
+        "Return the UTC timestamp column in the company's timezone"
         timezone = company_timezone()
-        if timezone and backend.name != 'sqlite':
-            return AtTimeZone(AtTimeZone(timestamp, 'UTC'), timezone)
-        return timestamp
+        if not timezone:
+            return timestamp
+        if backend.name == 'sqlite':
+            return SQLiteAtTimeZone.of(timestamp, timezone)
+        return AtTimeZone(AtTimeZone(timestamp, 'UTC'), timezone)
 
     @classmethod
     def _of_employee(cls, column):
@@ -277,7 +363,8 @@ class ReportMixin:
     def _customer_of_company(cls, party):
         """Return the condition that the customer is in use and belongs to
         the company: its owner works for it, or, without owner, it waits
-        in one of its pools or in none"""
+        in one of its pools.  A customer with neither belongs to no company
+        and counts in none."""
         pool = Pool()
         employee = pool.get('company.employee').__table__()
         customer_pool = pool.get('crm.pool').__table__()
@@ -285,11 +372,10 @@ class ReportMixin:
         return customers_in_use(party) & (
             party.owner.in_(employee.select(
                     employee.id, where=employee.company == company))
-            | ((party.owner == Null) & (
-                    (party.pool == Null)
-                    | party.pool.in_(customer_pool.select(
-                            customer_pool.id,
-                            where=customer_pool.company == company)))))
+            | ((party.owner == Null)
+                & party.pool.in_(customer_pool.select(
+                        customer_pool.id,
+                        where=customer_pool.company == company))))
 
     @classmethod
     def _in_company_currency(cls, amount, currency, date):
@@ -408,23 +494,46 @@ class EmployeeActivity(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
     @classmethod
     def table_query(cls):
         won = Pool().get('crm.opportunity').__table__()
-        return cls._union(
-            cls._activity_parts(
-                lambda date, employee: {'employee': employee},
-                owned=True) + [
-                (won,
-                    cls._of_company(won.company) & (won.state == 'won')
-                    & cls._in_period(won.close_date)
-                    & cls._of_employee(won.employee)
-                    & rule_where('crm.opportunity', won),
-                    {'employee': won.employee,
-                        'won_opportunities': Literal(1),
-                        'won_amount': cls._in_company_currency(
-                            Coalesce(won.amount, 0), won.currency,
-                            won.close_date)}),
-                ], ['employee'], [
+        parts = cls._activity_parts(
+            lambda date, employee: {'employee': employee}, owned=True) + [
+            (won,
+                cls._of_company(won.company) & (won.state == 'won')
+                & cls._in_period(won.close_date)
+                & cls._of_employee(won.employee)
+                & rule_where('crm.opportunity', won),
+                {'employee': won.employee,
+                    'won_opportunities': Literal(1),
+                    'won_amount': cls._in_company_currency(
+                        Coalesce(won.amount, 0), won.currency,
+                        won.close_date)}),
+            ]
+        # The documents of the others the user reads (shared, in a pool)
+        # would show them with a part of their figures
+        visible = cls._visible_employees()
+        if visible is not None:
+            parts = [(table, where & columns['employee'].in_(visible), columns)
+                for table, where, columns in parts]
+        return cls._union(parts, ['employee'], [
                 'new_customers', 'follow_ups', 'opportunities',
                 'won_opportunities', 'won_amount'], key_id=True)
+
+    @classmethod
+    def _visible_employees(cls):
+        """Return the query of the employees whose activity the user sees:
+        himself, his subordinates and the members of the teams he leads;
+        None for a CRM manager, who sees everyone's"""
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        User = pool.get('res.user')
+        if is_crm_admin():
+            return None
+        employees = list(User.get_employees())
+        with without_check_access(), inactive_records():
+            return Employee.search(['OR',
+                    ('id', 'in', employees),
+                    ('supervisor', 'child_of', employees, 'supervisor'),
+                    ('crm_teams.leader', 'in', employees),
+                    ], order=[], query=True)
 
     @classmethod
     def get_amounts(cls, records, names):
@@ -484,7 +593,8 @@ class Funnel(DataRulesMixin, OpportunityReportMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('stage', 'ASC'), ('id', 'ASC')]
+        # By the sequence of the stages, as sequence_ordered does
+        cls._order = [('stage', 'ASC NULLS FIRST'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):

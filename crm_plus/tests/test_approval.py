@@ -13,7 +13,15 @@ from trytond.transaction import Transaction
 
 from .tools import (
     CrmTestCase, acting_as, create_customer, create_expense,
-    create_opportunity, create_world)
+    create_opportunity, create_world, move_in_progress)
+
+
+def make_crm_manager(user):
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    User.write([user], {'groups': [
+                ('add', [ModelData.get_id('crm_plus', 'group_crm_admin')])]})
 
 
 class ApprovalTestCase(CrmTestCase):
@@ -30,6 +38,22 @@ class ApprovalTestCase(CrmTestCase):
             expense = create_expense(world, login, amount)
             Expense.submit([expense])
         return Expense(expense.id)
+
+    def reverse(self, world, login, records, reason):
+        """Reverse the approval of the documents or requests as login, with
+        the wizard that the button of their form opens"""
+        Reverse = Pool().get('crm.approval.reverse', type='wizard')
+        Model = type(records[0])
+        with acting_as(world.users[login]), Transaction().set_context(
+                active_model=Model.__name__, active_id=records[0].id,
+                active_ids=[r.id for r in records]):
+            session_id, start, _ = Reverse.create()
+            try:
+                Reverse.execute(
+                    session_id, {start: {'reason': reason}}, 'reverse')
+            finally:
+                Reverse.delete(session_id)
+        return Model.browse(records)
 
     def decide(self, world, login, document, action='approve', comment=None):
         Request = Pool().get('crm.approval.request')
@@ -381,3 +405,192 @@ class ApprovalTestCase(CrmTestCase):
                 History.delete(list(expense.approval.history))
         self.assertEqual(expense.approval.state, 'pending')
 
+
+    def approved_documents(self, world):
+        """Return an approved expense, opportunity, campaign and lock
+        request, each with its requester and the approver of its step"""
+        pool = Pool()
+        Campaign = pool.get('crm.campaign')
+        LockRequest = pool.get('crm.lock.request')
+        Opportunity = pool.get('crm.opportunity')
+        expense = self.submit(world, 'junior', 100)
+        opportunity = create_opportunity(world, 'sales1', amount=Decimal(50))
+        with acting_as(world.users['sales1']):
+            Opportunity.submit([opportunity])
+        with acting_as(world.users['manager']):
+            campaign = Campaign(
+                name="Fair", start_date=dt.date.today(),
+                end_date=dt.date.today(), budget=Decimal(1000))
+            campaign.save()
+            Campaign.submit([campaign])
+        party = create_customer("Port", pool=world.east)
+        with acting_as(world.users['junior']):
+            lock = LockRequest(party=party, reason="Met them at the fair")
+            lock.save()
+        documents = []
+        for requester, approver, document in [
+                ('junior', 'sales1', expense),
+                ('sales1', 'manager', Opportunity(opportunity.id)),
+                ('manager', 'director', Campaign(campaign.id)),
+                ('junior', 'sales1', LockRequest(lock.id)),
+                ]:
+            documents.append((requester, approver,
+                    self.decide(world, approver, document)))
+        return documents
+
+    @with_transaction()
+    def test_approver_reverses_every_document(self):
+        """The approver reverses the approval of an expense, an opportunity,
+        a campaign or a lock request with a reason kept in the history; the
+        requester is told, changes the document and submits it again"""
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        Party = pool.get('party.party')
+        world = create_world(cooldown_days=30)
+        initial = {
+            'crm.expense': ('draft', 'approved', {'amount': Decimal(90)}),
+            'crm.opportunity': (
+                'draft', 'in_progress', {'amount': Decimal(60)}),
+            'crm.campaign': ('draft', 'approved', {'budget': Decimal(800)}),
+            'crm.lock.request': (
+                'requested', 'approved', {'reason': "Second visit"}),
+            }
+
+        for requester, approver, document in self.approved_documents(world):
+            Document = type(document)
+            draft, approved, changes = initial[Document.__name__]
+            with self.subTest(document=Document.__name__):
+                self.assertEqual(document.state, approved)
+                request = document.approval
+
+                document, = self.reverse(
+                    world, approver, [document], "Wrong figures")
+
+                self.assertEqual(document.state, draft)
+                self.assertEqual(document.approval_state, 'reversed')
+                self.assertEqual(request.state, 'reversed')
+                self.assertEqual(self.history(document)[-1], (
+                        'reverse', world.employees[approver].party.name,
+                        "Wrong figures"))
+                notification, = Notification.search([
+                        ('user', '=', world.users[requester].id),
+                        ('model', '=', Document.__name__),
+                        ])
+                self.assertIn("Wrong figures", notification.description)
+
+                with acting_as(world.users[requester]):
+                    Document.write([Document(document.id)], changes)
+                    Document.submit([Document(document.id)])
+                document = Document(document.id)
+                self.assertNotEqual(document.approval, request)
+                self.assertEqual(document.approval_state, 'pending')
+                document = self.decide(world, approver, document)
+                self.assertEqual(document.state, approved)
+
+        # the lock reversed gave the customer back without the cooldown
+        # of a release: approved again, the requester owns it again
+        lock = document
+        party = Party(lock.party.id)
+        self.assertEqual(party.owner, world.employees['junior'])
+        self.assertEqual(
+            [l.action for l in sorted(party.ownership_logs, key=int)],
+            ['lock', 'lock_reversed', 'lock'])
+
+    @with_transaction()
+    def test_lock_reversed_returns_customer_to_pool(self):
+        "A reversed lock request gives the customer back to its pool"
+        pool = Pool()
+        Party = pool.get('party.party')
+        world = create_world()
+        *_, (_, _, lock) = self.approved_documents(world)
+        self.assertEqual(lock.party.owner, world.employees['junior'])
+
+        lock, = self.reverse(world, 'sales1', [lock], "Not ours to take")
+
+        party = Party(lock.party.id)
+        self.assertEqual((party.owner, party.pool), (None, world.east))
+        *_, log = sorted(party.ownership_logs, key=int)
+        self.assertEqual(
+            (log.action, log.from_owner, log.to_owner, log.reason),
+            ('lock_reversed', world.employees['junior'], None,
+                "Not ours to take"))
+        self.assertEqual(lock.decided_by, None)
+
+    @with_transaction()
+    def test_only_an_approver_or_crm_manager_reverses(self):
+        """Neither the requester nor a supervisor who did not approve
+        reverses an approval, nor without a reason; a CRM manager does"""
+        pool = Pool()
+        Expense = pool.get('crm.expense')
+        world = create_world()
+        expense = self.decide(
+            world, 'sales1', self.submit(world, 'junior', 100))
+
+        for login, reason, error in [
+                ('junior', "Mine", 'Only an approver of .* \\(Sales1\\)'),
+                ('manager', "Why not", 'Only an approver'),
+                ('sales1', "  ", 'give the reason'),
+                ]:
+            with self.subTest(login=login, reason=reason), \
+                    self.assertRaisesRegex(UserError, error):
+                self.reverse(world, login, [expense], reason)
+        expense = Expense(expense.id)
+        self.assertEqual(expense.state, 'approved')
+        self.assertEqual(expense.approval.state, 'approved')
+
+        make_crm_manager(world.users['sales2'])
+        expense, = self.reverse(world, 'sales2', [expense], "Budget cut")
+        self.assertEqual(expense.state, 'draft')
+        self.assertEqual(self.history(expense)[-1],
+            ('reverse', 'Sales2', "Budget cut"))
+
+    @with_transaction()
+    def test_reverse_from_the_approvals(self):
+        "The approver reverses an approval from his list of approvals too"
+        Request = Pool().get('crm.approval.request')
+        world = create_world()
+        expense = self.decide(
+            world, 'sales1', self.submit(world, 'junior', 100))
+
+        request, = self.reverse(
+            world, 'sales1', [Request(expense.approval.id)], "Too early")
+
+        self.assertEqual(request.state, 'reversed')
+        self.assertEqual(type(expense)(expense.id).state, 'draft')
+
+    @with_transaction()
+    def test_reverse_refused_once_something_came_of_it(self):
+        """An approval is not reversed once the expense is spent or the
+        opportunity won, nor while pending, nor without an approval step"""
+        pool = Pool()
+        Expense = pool.get('crm.expense')
+        Flow = pool.get('crm.approval.flow')
+        LockRequest = pool.get('crm.lock.request')
+        Opportunity = pool.get('crm.opportunity')
+        world = create_world()
+        spent = self.decide(world, 'sales1', self.submit(world, 'junior', 100))
+        with acting_as(world.users['junior']):
+            Expense.write([spent], {'actual_amount': Decimal(80)})
+            Expense.do([spent])
+        won = move_in_progress(create_opportunity(world, 'sales1'))
+        Opportunity.win([won])
+        pending = self.submit(world, 'junior', 100)
+        Flow.write(Flow.search([('model', '=', 'crm.lock.request')]),
+            {'active': False})
+        with acting_as(world.users['junior']):
+            lock = LockRequest(party=create_customer("Port", pool=world.east))
+            lock.save()
+
+        make_crm_manager(world.users['director'])
+        for record, error in [
+                (Expense(spent.id), 'in state "Spent"'),
+                (Opportunity(won.id), 'in state "Won"'),
+                (pending, 'no approval of .* to reverse'),
+                (pending.approval, 'it is Pending'),
+                (LockRequest(lock.id), 'no approval of .* to reverse'),
+                ]:
+            with self.subTest(record=record), \
+                    self.assertRaisesRegex(UserError, error):
+                self.reverse(world, 'director', [record], "Too late")
+        self.assertEqual(Expense(spent.id).state, 'done')
+        self.assertEqual(Opportunity(won.id).state, 'won')

@@ -233,6 +233,47 @@ class CustomerImportTestCase(CrmTestCase):
                 run_wizard(b"name\nGamma\n", world.east)
 
     @with_transaction()
+    def test_rules_checked_on_every_record_created(self):
+        """The create rules of the contact mechanisms and identifiers are
+        checked as those of the customers: a refused one stops the import"""
+        pool = Pool()
+        RuleGroup = pool.get('ir.rule.group')
+        world = create_world()
+        for model, domain in [
+                ('party.contact_mechanism',
+                    [('value', 'not like', '%@blocked.test')]),
+                ('party.identifier', [('code', 'not like', 'BLOCKED%')]),
+                ]:
+            RuleGroup.create([{
+                        'name': "Not blocked",
+                        'model': model,
+                        'global_p': True,
+                        'perm_read': False,
+                        'perm_write': False,
+                        'perm_create': True,
+                        'perm_delete': False,
+                        'rules': [('create', [{
+                                        'domain': PYSONEncoder().encode(
+                                            domain),
+                                        }])],
+                        }])
+
+        with acting_as(world.users['sales1']):
+            for data, refused in [
+                    (b"name,email\nAcme,sales@blocked.test\n",
+                        'Contact Mechanism "Acme <sales@blocked.test>"'),
+                    (b"name,tax_id\nBeta,BLOCKED-1\n",
+                        'Identifier "BLOCKED-1"'),
+                    ]:
+                with self.subTest(data=data), \
+                        self.assertRaisesRegex(AccessError, refused):
+                    run_wizard(data, world.east)
+            done, _ = run_wizard(
+                b"name,email,tax_id\nGamma,info@gamma.test,G-1\n",
+                world.east)
+        self.assertEqual(done['imported'], 1)
+
+    @with_transaction()
     def test_no_party_sequence(self):
         """Without a party sequence to number the customers, the import is
         refused with a message, and nothing is written"""

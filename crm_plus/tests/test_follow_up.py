@@ -4,6 +4,7 @@
 import datetime as dt
 from unittest.mock import patch
 
+from trytond.modules.company.tests import create_company, create_employee
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
@@ -71,3 +72,36 @@ class FollowUpNotificationTestCase(CrmTestCase):
         self.assertEqual(notification.user, world.users['sales1'])
         self.assertIn('Manager', notification.description)
         self.assertIn('ACME', notification.description)
+
+    @with_transaction()
+    def test_contact_tracking_counts_in_company(self):
+        "The tracking of a contact counts the follow-ups of the company only"
+        pool = Pool()
+        Party = pool.get('party.party')
+        CustomerContact = pool.get('crm.customer.contact')
+        FollowUp = pool.get('crm.follow_up')
+        Tracking = pool.get('crm.contact.tracking')
+        world = create_world()
+        other = create_company("Other Co", currency=world.company.currency)
+        stranger = create_employee(other, "Stranger")
+        customer = create_customer("ACME", owner=world.employees['sales1'])
+        contact = Party(name="Wang")
+        contact.save()
+        CustomerContact(customer=customer, contact=contact).save()
+        for company, employee, day in [
+                (world.company, world.employees['sales1'], 3),
+                (world.company, world.employees['sales1'], 5),
+                (other, stranger, 1),
+                (other, stranger, 9),
+                ]:
+            FollowUp(company=company, party=customer, contact=contact,
+                employee=employee, date=dt.date(2026, 3, day),
+                subject="Call").save()
+
+        with acting_as(world.users['sales1']):
+            tracking, = Tracking.search([])
+            self.assertEqual(
+                (tracking.party, tracking.contact, tracking.follow_up_count,
+                    tracking.first_contact_date, tracking.last_contact_date),
+                (customer, contact, 2,
+                    dt.date(2026, 3, 3), dt.date(2026, 3, 5)))

@@ -11,8 +11,8 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .tools import (
-    CrmTestCase, acting_as, create_customer, create_opportunity, create_world,
-    move_in_progress)
+    CrmTestCase, acting_as, create_customer, create_foreign_currency,
+    create_opportunity, create_world, move_in_progress)
 
 
 def today():
@@ -214,7 +214,7 @@ class OpportunityTestCase(CrmTestCase):
             Opportunity.win([opportunity])
             opportunity = Opportunity(opportunity.id)
             with self.assertRaisesRegex(UserError, 'closed'):
-                Opportunity.write([opportunity], {'amount': Decimal(1)})
+                Opportunity.write([opportunity], {'name': "Phase 2"})
             with self.assertRaisesRegex(UserError, 'closed'):
                 Opportunity.delete([opportunity])
             with self.assertRaises(UserError):
@@ -281,6 +281,53 @@ class OpportunityTestCase(CrmTestCase):
                 (world.users['sales1'], str([reminded.id])),
                 (world.users['sales2'], str([moved.id, missed.id])),
                 ])
+
+    @with_transaction()
+    def test_amount_decided_by_approval(self):
+        """The amount of an opportunity, its currency and the lines that
+        make it change in draft only: its approval decided on them"""
+        pool = Pool()
+        Opportunity = pool.get('crm.opportunity')
+        Line = pool.get('crm.opportunity.line')
+        world = create_world()
+        foreign = create_foreign_currency(world)
+        draft = create_opportunity(world, amount=Decimal(100))
+        approved = move_in_progress(create_opportunity(
+                world, amount=Decimal(100),
+                lines=[Line(quantity=1, unit_price=Decimal(100))]))
+        line, = approved.lines
+
+        with acting_as(world.users['sales1']):
+            for values in [
+                    {'amount': Decimal(100000)},
+                    {'currency': foreign.id},
+                    {'lines': [('create', [{'quantity': 1}])]},
+                    ]:
+                with self.subTest(values=values), \
+                        self.assertRaisesRegex(UserError, 'cannot change'):
+                    Opportunity.write([Opportunity(approved.id)], values)
+            for call in [
+                    lambda: Line.create([
+                            {'opportunity': approved.id, 'quantity': 1}]),
+                    lambda: Line.write([Line(line.id)], {'quantity': 9}),
+                    lambda: Line.write([Line(line.id)], {
+                            'opportunity': approved.id, 'quantity': 9}),
+                    lambda: Line.delete([Line(line.id)]),
+                    ]:
+                with self.subTest(call=call), \
+                        self.assertRaisesRegex(UserError, 'cannot change'):
+                    call()
+            # other fields follow the deal
+            Opportunity.write([Opportunity(approved.id)], {
+                    'expected_date': today(), 'probability': 40})
+
+            Opportunity.write([Opportunity(draft.id)], {
+                    'amount': Decimal(200),
+                    'lines': [('create', [{'quantity': 2}])],
+                    })
+        self.assertEqual(Opportunity(approved.id).amount, 100)
+        self.assertEqual(Line(line.id).quantity, 1)
+        self.assertEqual(Opportunity(draft.id).amount, 200)
 
     @with_transaction()
     def test_lines_propose_amount(self):

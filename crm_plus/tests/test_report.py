@@ -8,7 +8,6 @@ from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 
-from trytond import backend
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import create_company, create_employee
 from trytond.pool import Pool
@@ -99,6 +98,24 @@ class CrmPlusReportTestCase(CrmTestCase):
                 ['stage', 'opportunities', 'amount'])
 
         self.assertIn((initial, 4, 2057), funnel)
+
+    @with_transaction()
+    def test_funnel_in_stage_order(self):
+        "The funnel lists the stages in their order, not by name"
+        pool = Pool()
+        Stage = pool.get('crm.opportunity.stage')
+        Funnel = pool.get('crm.report.funnel')
+        world = create_world()
+        employee = world.employees['sales1']
+        customer = create_customer("ACME", owner=employee)
+        stages = Stage.search([])
+        self.assertNotEqual(
+            [s.name for s in stages], sorted(s.name for s in stages))
+        for stage in reversed(stages):
+            create_opportunity_of(world, customer, employee, stage=stage)
+
+        with acting_as(world.users['sales1']):
+            self.assertEqual([r.stage for r in Funnel.search([])], stages)
 
     def test_rules_through_a_relation_merged(self):
         "The rules reached through one relation become one subquery"
@@ -265,6 +282,45 @@ class CrmPlusReportTestCase(CrmTestCase):
                     Report.browse([emp['sales2'].id]), ['new_customers'])
 
     @with_transaction()
+    def test_staff_activity_of_the_people_the_user_sees(self):
+        """A salesperson's staff activity lists him and his subordinates, a
+        team leader's his team, not the colleagues whose shared or pooled
+        customers he reads: they would show with a part of their figures"""
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        Share = pool.get('crm.customer.share')
+        Team = pool.get('crm.team')
+        world = create_world()
+        emp = world.employees
+        today = pool.get('ir.date').today()
+        shared = create_customer("Shared", owner=emp['sales2'])
+        Share(party=shared, employee=emp['sales1'], mode='read').save()
+        for name, party in [
+                ('sales1', create_customer("Mine", owner=emp['sales1'])),
+                ('junior', create_customer("Junior's", owner=emp['junior'])),
+                ('sales2', shared),
+                ('manager', create_customer("Pooled", pool=world.east)),
+                ]:
+            FollowUp(company=world.company, party=party, date=today,
+                employee=emp[name], subject="Call").save()
+        Team(name="Juniors", company=world.company, leader=emp['sales2'],
+            members=[emp['junior']]).save()
+
+        def staff(login):
+            with acting_as(world.users[login]):
+                return rows('crm.report.employee', ['employee', 'follow_ups'])
+
+        self.assertEqual(staff('sales1'), sorted([
+                    (emp['sales1'], 1), (emp['junior'], 1)]))
+        self.assertEqual(staff('sales2'), sorted([
+                    (emp['sales2'], 1), (emp['junior'], 1)]))
+        self.assertEqual(staff('junior'), [(emp['junior'], 1)])
+        make_admin(world.users['junior'])
+        self.assertEqual(staff('junior'), sorted([
+                    (emp['sales1'], 1), (emp['junior'], 1),
+                    (emp['sales2'], 1), (emp['manager'], 1)]))
+
+    @with_transaction()
     def test_staff_won_amount_in_company_currency(self):
         "Won amounts in other currencies are converted at the rate of the day"
         world = create_world()
@@ -291,7 +347,8 @@ class CrmPlusReportTestCase(CrmTestCase):
 
     @with_transaction()
     def test_new_customers_on_the_company_day(self):
-        "A customer created after midnight in the company counts that day"
+        """A customer created after midnight in the company counts that day
+        and that month, on every database"""
         world = create_world()
         create_night_customer(world)
 
@@ -301,16 +358,16 @@ class CrmPlusReportTestCase(CrmTestCase):
         with acting_as(world.users['sales1']):
             self.assertEqual(new_customers(dt.date(2026, 11, 1)), [(1,)])
             self.assertEqual(new_customers(dt.date(2026, 10, 31)), [])
-            if backend.name != 'sqlite':
-                self.assertEqual(rows('crm.report.activity',
-                        ['month', 'new_customers'],
-                        from_date=dt.date(2026, 10, 1),
-                        to_date=dt.date(2026, 11, 30)),
-                    [(dt.date(2026, 11, 1), 1)])
+            self.assertEqual(rows('crm.report.activity',
+                    ['month', 'new_customers'],
+                    from_date=dt.date(2026, 10, 1),
+                    to_date=dt.date(2026, 11, 30)),
+                [(dt.date(2026, 11, 1), 1)])
 
     @with_transaction()
     def test_customers_counted_in_their_company(self):
-        "Reports count the customers owned or pooled in the user's company"
+        """Reports count the customers owned or pooled in the user's company;
+        a customer with neither owner nor pool counts in no company"""
         CustomerPool = Pool().get('crm.pool')
         world = create_world()
         other = create_company("Other Co", currency=world.company.currency)
@@ -327,12 +384,74 @@ class CrmPlusReportTestCase(CrmTestCase):
         make_admin(world.users['sales1'])
 
         with acting_as(world.users['sales1']):
-            self.assertEqual(
-                rows('crm.report.customer_status', ['customers']), [(3,)])
-            self.assertEqual(
-                rows('crm.report.source', ['customers']), [(3,)])
-            self.assertEqual(
-                rows('crm.report.activity', ['new_customers']), [(3,)])
+            for company, count in [(world.company, 2), (other, 3)]:
+                for model, field in [
+                        ('crm.report.customer_status', 'customers'),
+                        ('crm.report.source', 'customers'),
+                        ('crm.report.activity', 'new_customers'),
+                        ]:
+                    with self.subTest(company=company.rec_name, model=model):
+                        self.assertEqual(
+                            rows(model, [field], company=company.id),
+                            [(count,)])
+
+    @with_transaction()
+    def test_context_says_when_nothing_to_report(self):
+        """The form above a report says when it has nothing for the
+        criteria, which a graph cannot: with the domains of its action"""
+        pool = Pool()
+        Context = pool.get('crm.report.context')
+        FollowUp = pool.get('crm.follow_up')
+        Target = pool.get('crm.target')
+        world = create_world()
+        emp = world.employees
+        today = pool.get('ir.date').today()
+
+        def empty(action, login='sales1', **values):
+            values.setdefault('from_date', today.replace(day=1))
+            values.setdefault('to_date', today)
+            with acting_as(world.users[login]), Transaction().set_context(
+                    crm_report_action=f'crm_plus.{action}'):
+                return Context(
+                    company=world.company, **values).on_change_with_empty()
+
+        self.assertIs(empty('act_report_funnel'), True)
+        customer = create_customer("ACME", owner=emp['junior'])
+        create_opportunity_of(world, customer, emp['junior'])
+        self.assertIs(empty('act_report_funnel'), False)
+        self.assertIs(empty('act_report_funnel', login='sales2'), True)
+        self.assertIs(
+            empty('act_report_funnel', salesperson=emp['sales1']), True)
+
+        # the domain of the action counts: my month is not my team's
+        FollowUp(company=world.company, party=customer, date=today,
+            employee=emp['junior'], subject="Call").save()
+        self.assertIs(empty('act_report_employee'), False)
+        self.assertIs(empty('act_report_my_month'), True)
+        self.assertIs(empty('act_report_my_month', login='junior'), False)
+
+        # and its context domain: the targets of the period
+        self.assertIs(empty('act_report_target', from_date=today), True)
+        Target.create([{
+                    'company': world.company.id, 'name': "Calls",
+                    'kpi': 'follow_ups', 'value': Decimal(10),
+                    'start_date': today, 'end_date': today,
+                    'owner_type': 'employee', 'employee': emp['sales1'].id,
+                    }])
+        self.assertIs(empty('act_report_target', from_date=today), False)
+        tomorrow = today + dt.timedelta(days=1)
+        self.assertIs(empty('act_report_target',
+                from_date=tomorrow, to_date=tomorrow), True)
+        self.assertIs(empty('act_report_target', from_date=today,
+                salesperson=emp['junior']), True)
+
+        # without a report to look at, the form says nothing
+        with Transaction().set_context(crm_report_action=None):
+            self.assertIs(Context(company=world.company, from_date=today,
+                    to_date=today).on_change_with_empty(), False)
+
+        arch = Context.fields_view_get(view_type='form')['arch']
+        self.assertRegex(arch, '<label [^>]*id="empty"[^>]*states=')
 
     @with_transaction()
     def test_sources_and_customer_status(self):

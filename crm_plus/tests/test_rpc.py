@@ -9,9 +9,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase, with_transaction
 
 from .tools import (
-    PASSWORD, create_customer, create_opportunity, create_world,
-    run_in_transaction)
-
+    PASSWORD, acting_as, create_customer, create_expense, create_opportunity,
+    create_world, run_in_transaction)
 
 # The customers whose owner some tests change
 CHANGING = ["Handed over", "Stale"]
@@ -34,6 +33,7 @@ class CrmPlusRPCTestCase(RouteTestCase):
         Lang = pool.get('ir.lang')
         Lead = pool.get('crm.lead')
         Opportunity = pool.get('crm.opportunity')
+        Request = pool.get('crm.approval.request')
         Share = pool.get('crm.customer.share')
         world = create_world(passwords=True)
         emp = world.employees
@@ -76,6 +76,12 @@ class CrmPlusRPCTestCase(RouteTestCase):
         cls.filed = filed.id
         zh_CN, = Lang.search([('code', '=', 'zh_CN')])
         Lang.load_translations([zh_CN])
+        expense = create_expense(world, 'junior', 100)
+        with acting_as(world.users['junior']):
+            expense.submit([expense])
+        with acting_as(world.users['sales1']):
+            Request.approve([Request(expense.approval.id)])
+        cls.expense = expense.id
 
     def rpc(self, login, method, *params, context=None):
         """Call method as login, with the user's context updated by context,
@@ -197,6 +203,42 @@ class CrmPlusRPCTestCase(RouteTestCase):
             return (Opportunity(self.opportunity).state,
                 Lead(self.lead).state)
         self.assertEqual(states(), ('draft', 'new'))
+
+    def test_approver_reverses_approval(self):
+        """The approver of an expense reverses its approval (反审核) from its
+        form, with a reason; its requester may not"""
+        active = {'active_model': 'crm.expense',
+            'active_id': self.expense, 'active_ids': [self.expense]}
+        @with_transaction()
+        def wizard_action():
+            ModelData = Pool().get('ir.model.data')
+            return ModelData.get_id('crm_plus', 'wizard_approval_reverse')
+        self.assertEqual(self.rpc('sales1',
+                'model.crm.expense.reverse_approval', [self.expense]),
+            wizard_action())
+
+        def reverse(login, reason):
+            session, *_ = self.rpc(login,
+                'wizard.crm.approval.reverse.create', context=active)
+            self.rpc(login, 'wizard.crm.approval.reverse.execute',
+                session, {'start': {'reason': reason}}, 'reverse',
+                context=active)
+
+        @with_transaction()
+        def state():
+            pool = Pool()
+            Expense = pool.get('crm.expense')
+            expense = Expense(self.expense)
+            return (expense.state, expense.approval.state,
+                expense.approval.history[-1].comment)
+
+        with self.assertRaisesRegex(RPCError, 'Only an approver'):
+            reverse('junior', "I changed my mind")
+        self.assertEqual(state(), ('approved', 'approved', None))
+
+        reverse('sales1', "The fair is postponed")
+        self.assertEqual(
+            state(), ('draft', 'reversed', "The fair is postponed"))
 
     def test_refused_import_writes_nothing(self):
         "An import refused for a duplicate leaves nothing behind"
