@@ -132,6 +132,13 @@ def _stored_field(field):
         not isinstance(field, fields.Function) or field.setter)
 
 
+def check_create_links(Model, vlist):
+    """Refuse the values of the records to create that link, or whose
+    defaults link, to a record the user may not read"""
+    if checking():
+        check_links(Model, _with_defaults(Model, vlist))
+
+
 def _with_defaults(Model, vlist):
     """Return vlist with the relations that create would take from the
     defaults, which may come from the context of the client"""
@@ -216,8 +223,7 @@ class DataRulesMixin:
 
     @classmethod
     def _before_create(cls, vlist):
-        if checking():
-            check_links(cls, _with_defaults(cls, vlist))
+        check_create_links(cls, vlist)
         return super()._before_create(vlist)
 
     @classmethod
