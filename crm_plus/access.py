@@ -38,34 +38,23 @@ def checking():
     return bool(transaction.user and transaction.check_access)
 
 
-def unreadable(model_name, ids):
-    "Return the ids of model_name that do not exist or the user may not read"
-    pool = Pool()
-    Rule = pool.get('ir.rule')
-    Model = pool.get(model_name)
+def excluded(Model, ids, mode='read'):
+    """Return the ids of Model that do not exist or that the record rules
+    of mode exclude for the user"""
+    Rule = Pool().get('ir.rule')
     ids = {i for i in ids if i is not None and i >= 0}
-    with check_access():
-        domain = Rule.domain_get(model_name, mode='read')
-    if not domain or not ids:
+    domain = Rule.domain_get(Model.__name__, mode=mode) if ids else []
+    if not domain:
         return set()
     with without_check_access(), inactive_records():
-        readable = Model.search([('id', 'in', list(ids)), domain], order=[])
-    return ids - set(map(int, readable))
+        allowed = Model.search([('id', 'in', list(ids)), domain], order=[])
+    return ids - set(map(int, allowed))
 
 
 def check_rule(Model, ids, mode):
     """Refuse the records that the rules of mode exclude, before any other
     check of the operation can name them"""
-    ids = {i for i in ids if i is not None and i >= 0}
-    if not checking() or not ids:
-        return
-    Rule = Pool().get('ir.rule')
-    domain = Rule.domain_get(Model.__name__, mode=mode)
-    if not domain:
-        return
-    with without_check_access(), inactive_records():
-        allowed = Model.search([('id', 'in', list(ids)), domain], order=[])
-    if len(allowed) < len(ids):
+    if checking() and excluded(Model, ids, mode):
         raise AccessError(gettext(
                 f'crm_plus.msg_rule_{mode}_refused', **Model.__names__()))
 
@@ -118,8 +107,9 @@ def check_links(Model, vlist):
             if _stored_field(field):
                 for target, id_ in _linked_ids(field, value):
                     links[target].setdefault(id_, name)
+    pool = Pool()
     for target, names in links.items():
-        refused = unreadable(target, names)
+        refused = excluded(pool.get(target), names)
         if refused:
             raise LinkAccessError(gettext(
                     'crm_plus.msg_link_not_readable',
@@ -247,7 +237,7 @@ class DataRulesMixin:
         "Raise the reason why the user may not click the button of records"
         if not checking():
             return
-        hidden = unreadable(cls.__name__, [r.id for r in records])
+        hidden = excluded(cls, [r.id for r in records])
         if hidden:
             cls.refuse_hidden_button(name)
         User = Pool().get('res.user')
