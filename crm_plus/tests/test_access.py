@@ -109,6 +109,14 @@ def belonging_fields(name):
         and n not in NOT_BELONGING_ANYWHERE]
 
 
+class Active(dict):
+    "The context of a wizard run on a record"
+
+    def __init__(self, model, id_):
+        super().__init__(
+            active_model=model, active_id=id_, active_ids=[id_])
+
+
 def stored_values(record):
     "Return the values of the stored fields of record, as create takes them"
     values = {}
@@ -202,6 +210,7 @@ class DataRulesTestMixin:
     @with_transaction()
     def model_facts(self):
         pool = Pool()
+        Wizard = pool.get('ir.action.wizard')
         facts = {}
         customers = customer_models(crm_models())
         for name in crm_models():
@@ -209,6 +218,8 @@ class DataRulesTestMixin:
             facts[name] = {
                 'table_query': callable(getattr(Model, 'table_query', None)),
                 'buttons': sorted(Model._buttons),
+                'wizards': sorted({w.wiz_name for w in Wizard.search([
+                                ('model', '=', name)])}),
                 'to_customers': name in customers,
                 }
         return facts
@@ -370,6 +381,8 @@ class DataRulesTestMixin:
             return
         for button in facts['buttons']:
             yield button, (method + button, [id_])
+        for wizard in facts['wizards']:
+            yield wizard, (f'wizard.{wizard}.create', Active(model, id_))
         yield 'copy', (method + 'copy', [id_], {})
         yield 'write', (method + 'write', [id_], {})
         yield 'delete', (method + 'delete', [id_])
@@ -378,8 +391,10 @@ class DataRulesTestMixin:
         """Return how the call leaks, None if it is refused as it should
         without naming name"""
         method, *params = call
+        context = params.pop() if params and isinstance(
+            params[-1], Active) else None
         try:
-            result = rpc(method, *params)
+            result = rpc(method, *params, context=context)
         except RPCError as error:
             if server_error(error):
                 return 'server error %s' % error.args[0][0]
