@@ -402,12 +402,12 @@ class Bench:
             "SELECT id FROM party_party WHERE owner = %s ORDER BY id "
             "LIMIT 1", (self.employee,)).fetchone()
         self.conn.rollback()
-        product = self.run(0, {'company': self.company},
-            self._guard_product, commit=True)
+        product, contact = self.run(0, {'company': self.company},
+            lambda: self._guard_setup(customer), commit=True)
         creations = {
-            'follow_up': lambda: self._create_follow_up(customer),
+            'follow_up': lambda: self._create_follow_up(customer, contact),
             'opportunity': lambda: self._create_opportunity(
-                customer, product),
+                customer, contact, product),
             }
         guarded = crm_plus.access.check_create_links
 
@@ -437,7 +437,10 @@ class Bench:
                 }
         self.record('guard', **results)
 
-    def _guard_product(self):
+    def _guard_setup(self, customer):
+        "Create a product and a contact person of the customer"
+        Contact = self.pool.get('crm.customer.contact')
+        Party = self.pool.get('party.party')
         Template = self.pool.get('product.template')
         Uom = self.pool.get('product.uom')
         unit, = Uom.search([('symbol', '=', 'u')])
@@ -445,22 +448,25 @@ class Bench:
                     'name': "Bench pump", 'default_uom': unit.id,
                     'type': 'goods', 'list_price': 100,
                     'products': [('create', [{}])]}])
-        return template.products[0].id
+        contact, = Party.create([{'name': "Bench buyer"}])
+        Contact.create([{'customer': customer, 'contact': contact.id}])
+        return template.products[0].id, contact.id
 
-    def _create_follow_up(self, customer):
+    def _create_follow_up(self, customer, contact):
         FollowUp = self.pool.get('crm.follow_up')
         FollowUp.create([{
                     'company': self.company, 'party': customer,
-                    'employee': self.employee, 'date': self.today,
-                    'subject': "Call"}])
+                    'contact': contact, 'employee': self.employee,
+                    'date': self.today, 'subject': "Call"}])
 
-    def _create_opportunity(self, customer, product):
+    def _create_opportunity(self, customer, contact, product):
         Opportunity = self.pool.get('crm.opportunity')
         Product = self.pool.get('product.product')
         unit = Product(product).default_uom.id
         Opportunity.create([{
                     'company': self.company, 'party': customer,
-                    'employee': self.employee, 'name': "Pumps",
+                    'contact': contact, 'employee': self.employee,
+                    'name': "Pumps",
                     'lines': [('create', [{
                                     'product': product, 'unit': unit,
                                     'quantity': 1, 'unit_price': 100,

@@ -93,8 +93,9 @@ def _linked_ids(field, value):
                     yield target, id_
 
 
-def check_links(Model, vlist):
-    """Refuse the values that link to a record the user may not read.
+def check_links(Model, vlist, skip=()):
+    """Refuse the values that link to a record the user may not read, but
+    through the fields of skip.
 
     The refusal names the field but not the record: a record that exists
     but is hidden and one that does not exist get the same answer."""
@@ -104,7 +105,7 @@ def check_links(Model, vlist):
     for values in vlist:
         for name, value in values.items():
             field = Model._fields.get(name)
-            if _stored_field(field):
+            if name not in skip and _stored_field(field):
                 for target, id_ in _linked_ids(field, value):
                     links[target].setdefault(id_, name)
     pool = Pool()
@@ -124,19 +125,28 @@ def _stored_field(field):
 
 def check_create_links(Model, vlist):
     """Refuse the values of the records to create that link, or whose
-    defaults link, to a record the user may not read"""
+    defaults link, to a record the user may not read.
+
+    The links of __access__ are left to the create rules of the records,
+    which are those of their targets."""
     if checking():
-        check_links(Model, _with_defaults(Model, vlist))
+        check_links(Model, _with_defaults(Model, vlist),
+            skip=Model.__access__)
 
 
 def _with_defaults(Model, vlist):
-    """Return vlist with the relations that create would take from the
-    defaults, which may come from the context of the client"""
+    """Return vlist with the protected relations that create would take
+    from the defaults, which may come from the context of the client"""
+    Rule = Pool().get('ir.rule')
     context = Transaction().context
     missing = set().union(*(Model._fields.keys() - v.keys() for v in vlist))
     defaults = {}
-    for name in sorted(missing):
-        if Model._fields[name]._type not in {'many2one', 'reference'}:
+    for name in sorted(missing - Model.__access__):
+        field = Model._fields[name]
+        if field._type == 'many2one':
+            if not Rule.domain_get(field.model_name, mode='read'):
+                continue
+        elif field._type != 'reference':
             continue
         if f'default_{name}' in context:
             defaults[name] = context[f'default_{name}']
