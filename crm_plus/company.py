@@ -11,10 +11,18 @@ from .model import touch_rows
 
 
 def current_employee():
-    "Return the employee of the user for the current company, if any"
-    Employee = Pool().get('company.employee')
-    employee_id = Transaction().context.get('employee')
-    return Employee(employee_id) if employee_id else None
+    """Return the employee of the user for the current company, if any.
+
+    The client sends the employee in the context: one that is not the
+    user's is ignored, so that nobody acts as a colleague or a manager."""
+    pool = Pool()
+    Employee = pool.get('company.employee')
+    User = pool.get('res.user')
+    transaction = Transaction()
+    employee_id = transaction.context.get('employee')
+    if employee_id and (
+            not transaction.user or employee_id in User.get_employees()):
+        return Employee(employee_id)
 
 
 def managed_employees(employee):

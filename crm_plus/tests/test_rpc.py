@@ -13,7 +13,7 @@ from .tools import (
     create_world, run_in_transaction)
 
 # The customers whose owner some tests change
-CHANGING = ["Handed over", "Stale"]
+CHANGING = ["Handed over", "Stale", "Bait"]
 
 
 class CrmPlusRPCTestCase(RouteTestCase):
@@ -45,7 +45,7 @@ class CrmPlusRPCTestCase(RouteTestCase):
                 ("Handed over", 'sales2')]:
             cls.customers[name] = create_customer(
                 name, pool=world.east, owner=emp[owner]).id
-        for name in ["Free", "Stale"]:
+        for name in ["Free", "Stale", "Bait"]:
             cls.customers[name] = create_customer(name, pool=world.east).id
         Share(party=cls.customers["Shared"], employee=emp['sales1'],
             mode='read').save()
@@ -354,6 +354,20 @@ class CrmPlusRPCTestCase(RouteTestCase):
         (values,) = self.rpc('manager', 'model.crm.approval.request.read',
             [request], ['can_decide'])
         self.assertTrue(values['can_decide'])
+
+    def test_employee_of_context_not_trusted(self):
+        """A salesperson who sends a colleague as the employee of his
+        context does not claim for the colleague"""
+        with self.assertRaisesRegex(RPCError, 'no employee'):
+            self.rpc('sales1', 'model.party.party.claim',
+                [self.customers["Bait"]], context={
+                    'employee': self.employees['sales2']})
+
+        @with_transaction()
+        def owner():
+            Party = Pool().get('party.party')
+            return Party(self.customers["Bait"]).owner
+        self.assertIsNone(owner())
 
     def test_owner_written_by_manager_logged(self):
         """The CRM manager writes the owner of a customer: the change is
