@@ -12,8 +12,10 @@ delete, create and buttons, but not:
   by id, where the dotted paths of the CRM's rules cannot be evaluated.
 
 DataRulesMixin closes both for the models of the CRM and for the host
-models that it extends for the CRM, and it answers a button refused for
-the state of its record with a message in the user's language."""
+models that it extends for the CRM, and the same side door of the
+on_change calls, which read the records that the values of the client
+link to; it answers a button refused for the state of its record with a
+message in the user's language."""
 
 from collections import defaultdict
 from functools import wraps
@@ -21,7 +23,7 @@ from functools import wraps
 from sql import Literal
 
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import Model, fields
 from trytond.model.exceptions import AccessError
 from trytond.model.modelstorage import _record_eval_pyson
 from trytond.pool import Pool
@@ -86,9 +88,10 @@ def _linked_ids(field, value):
     elif field._type in {'one2many', 'many2many'}:
         target = field.get_target().__name__
         for action in value:
-            if isinstance(action, int):  # the ids of a form of a wizard
+            if isinstance(action, int):  # the ids of a form or a record
                 yield target, action
-            elif action[0] in {'add', 'copy', 'set'}:
+            elif isinstance(action, (list, tuple)) and action[0] in {
+                    'add', 'copy', 'set'}:
                 for id_ in action[1]:
                     yield target, id_
 
@@ -196,6 +199,34 @@ def _related(records, name):
     return related
 
 
+def values_checked(func):
+    """Refuse a call on a record built from the values of the client that
+    links to a record the user may not read, as an on_change would read
+    it: the values of the record and those it gives to its parents"""
+    @wraps(func)
+    def wrapper(record, *args, **kwargs):
+        _check_record_links(record, depth=2)
+        return func(record, *args, **kwargs)
+    return wrapper
+
+
+def _check_record_links(record, depth):
+    if record is None or not depth or record._values is None:
+        return
+    values = {}
+    fields_ = record._fields
+    for name, value in record._values._items():
+        if isinstance(value, Model):
+            _check_record_links(value, depth - 1)
+            value = (str(value) if fields_[name]._type == 'reference'
+                else value.id)
+        elif isinstance(value, (list, tuple)):
+            value = [getattr(v, 'id', v) for v in value]
+            value = [v for v in value if isinstance(v, int)]
+        values[name] = value
+    check_links(record.__class__, [values])
+
+
 def button_explained(func):
     """Explain in the user's language why the button is refused for the
     records the user may not read or in a state it is hidden in"""
@@ -220,6 +251,9 @@ class DataRulesMixin:
             rpc = cls.__rpc__.get(name)
             if rpc is not None and rpc.decorator is None:
                 rpc.decorator = button_explained
+        for name, rpc in cls.__rpc__.items():
+            if name.startswith('on_change') and rpc.decorator is None:
+                rpc.decorator = values_checked
 
     @classmethod
     def _before_create(cls, vlist):

@@ -147,10 +147,11 @@ def link_value(type_, target):
     return id_
 
 
-def links_of(record):
-    "Return the (model, id) that record links to"
+def links_of(record, names):
+    "Return the (model, id) that the fields names of record link to"
     links = set()
-    for name, field in type(record)._fields.items():
+    for name in names:
+        field = type(record)._fields[name]
         if field._type not in RELATIONS or isinstance(field, fields.Function):
             continue
         value = getattr(record, name)
@@ -288,7 +289,7 @@ class DataRulesTestMixin:
                         rpc, model, field, type_, None, record):
                     leaks.append(f'{login}: {model}.{field}: hidden and '
                         'missing records refused differently')
-                other = self.owned(hidden, model, target)
+                other = self.owned(hidden, model, field, target)
                 if other and GUARD in (self.refused(
                             owner_rpc, *link[:4], other) or ''):
                     leaks.append(f'{owner}: {model}.{field}: own link refused')
@@ -338,6 +339,8 @@ class DataRulesTestMixin:
         value = link_value(type_, target)
         yield 'create', (method + 'create', [{**values, field: value}])
         yield 'write', (method + 'write', [record], {field: value})
+        shown = [target[1]] if type_ in {'one2many', 'many2many'} else value
+        yield 'on_change', (method + 'on_change', {field: shown}, [field])
 
     def refused(self, rpc, model, field, type_, target, record):
         "Return the message of the refused write of the link, None if done"
@@ -350,12 +353,13 @@ class DataRulesTestMixin:
             return error.args[0][0]
 
     @with_transaction()
-    def owned(self, hidden, model, target):
-        "Return the record of model in hidden that links to target, if any"
+    def owned(self, hidden, model, field, target):
+        """Return the record of model in hidden whose field links to target,
+        if any"""
         Model = Pool().get(model)
         for name, id_ in hidden:
             if name == model and Model.search([('id', '=', id_)]) and (
-                    target in links_of(Model(id_))):
+                    target in links_of(Model(id_), [field])):
                 return id_
 
     def changes(self, model, id_, facts):
