@@ -829,16 +829,17 @@ class LockRequest(
         own, without the cooldown of a release: the lock never was"""
         pool = Pool()
         Party = pool.get('party.party')
-        OwnershipLog = pool.get('crm.ownership.log')
         for request in requests:
             party = request.party
             if party.owner == request.employee:
-                OwnershipLog.record([party], 'lock_reversed', lambda p: None,
-                    reason=request.approval.history[-1].comment)
-                with without_check_access():
+                with without_check_access(), Transaction().set_context(
+                        _crm_owner_action='lock_reversed',
+                        _crm_owner_reason=(
+                            request.approval.history[-1].comment)):
                     Party.write([party], {
-                            'owner': None, 'owner_since': None,
-                            'key_customer': False, 'release_warned': None,
+                            'owner': None, 'key_customer': False,
+                            'release_warned': None,
+                            'released_date': party.released_date,
                             })
         cls.write(requests, {'decided_by': None})
 

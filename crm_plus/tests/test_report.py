@@ -375,7 +375,10 @@ class CrmPlusReportTestCase(CrmTestCase):
         elsewhere.save()
         stranger = create_employee(other, "Stranger")
         create_customer("Ours", pool=world.east)
-        create_customer("Unpooled")
+        # created in the default pool, taken out of it by the administrator
+        unpooled = create_customer("Unpooled")
+        unpooled.pool = None
+        unpooled.save()
         create_customer("Ours from elsewhere", pool=elsewhere,
             owner=world.employees['sales2'])
         create_customer("Pooled elsewhere", pool=elsewhere)
