@@ -1,9 +1,17 @@
 # This file is part of crm_plus.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
+from sql import Null
+
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.transaction import Transaction
 
 from .access import DataRulesMixin
+
+# The country of the phone numbers written without their country code, by
+# default: the CRM is made for companies in China
+DEFAULT_PHONE_COUNTRY = 'CN'
 
 
 def _positive_domain(name):
@@ -38,6 +46,36 @@ class Configuration(DataRulesMixin, ModelSingleton, ModelSQL, ModelView):
         domain=_positive_domain('signing_reminder_days'),
         help="Days before the expected signing date of an opportunity to "
         "remind its owner. Leave empty for no reminder.")
+    phone_country = fields.Many2One(
+        'country.country', "Phone Country", ondelete='SET NULL',
+        help="The country of the phone numbers written without their "
+        "country code, when the company has no address in a country.")
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        phone_country_exists = table_h.column_exist('phone_country')
+        super().__register__(module)
+        if not phone_country_exists:
+            cls._set_default_phone_country()
+
+    @classmethod
+    def _set_default_phone_country(cls):
+        "Give the existing configuration the default phone country"
+        country = cls.default_phone_country()
+        if country:
+            table = cls.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update(
+                    [table.phone_country], [country],
+                    where=table.phone_country == Null))
+
+    @classmethod
+    def default_phone_country(cls):
+        Country = Pool().get('country.country')
+        countries = Country.search(
+            [('code', '=', DEFAULT_PHONE_COUNTRY)], limit=1)
+        return countries[0].id if countries else None
 
     @classmethod
     def default_stale_days(cls):

@@ -12,6 +12,7 @@ from sql.functions import Lower, Upper
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.modules.party.exceptions import InvalidPhoneNumber
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, reduce_ids
@@ -31,6 +32,8 @@ CUSTOMER_STATUSES = [
     ('lost', "Lost"),
     ]
 _customer = Bool(Eval('customer_nature'))
+# The types of contact mechanism that hold a phone number, as in party
+PHONE_TYPES = {'phone', 'mobile', 'fax'}
 
 
 def customers_in_use(party):
@@ -351,6 +354,43 @@ class ContactMechanism(DataRulesMixin, metaclass=PoolMeta):
     @classmethod
     def _crm_unique_types(cls):
         return ['phone', 'mobile', 'email']
+
+    def _phone_country_codes(self):
+        "Read a number without country code in the CRM's phone country last"
+        yield from super()._phone_country_codes()
+        country = Pool().get('crm.configuration')(1).phone_country
+        if country:
+            yield country.code
+
+    @classmethod
+    def check_valid_phonenumber(cls, mechanisms, field_names=None):
+        """Say in which countries an invalid phone number without country
+        code was read"""
+        try:
+            super().check_valid_phonenumber(mechanisms, field_names)
+        except InvalidPhoneNumber:
+            for mechanism in mechanisms:
+                value = (mechanism.value or '').strip()
+                if (mechanism.type in PHONE_TYPES
+                        and not value.startswith('+')
+                        and not mechanism._parse_phonenumber(value)):
+                    mechanism.raise_invalid_local_phone()
+            raise
+
+    def raise_invalid_local_phone(self):
+        "Raise that the number is valid in none of the countries it was read"
+        Country = Pool().get('country.country')
+        codes = list(dict.fromkeys(self._phone_country_codes()))
+        countries = sorted(Country.search([('code', 'in', codes)]),
+            key=lambda c: codes.index(c.code))
+        values = {'phone': self.value, 'party': self.party.rec_name}
+        if countries:
+            raise InvalidPhoneNumber(gettext(
+                    'crm_plus.msg_phone_invalid_in_countries',
+                    countries=', '.join(c.name for c in countries),
+                    **values))
+        raise InvalidPhoneNumber(gettext(
+                'crm_plus.msg_phone_invalid_no_country', **values))
 
     @classmethod
     def validate_fields(cls, mechanisms, field_names):

@@ -5,9 +5,10 @@
 
     demo_data.py -c var/trytond.conf -d crmdemo [--size full|small]
 
-Creates a Chinese company (currency CNY), the users manager, sales1 and
-sales2 with their employees (manager supervises both salespeople), a sales
-team, the CRM configuration, two public pools with release rules, customers
+Creates a Chinese company (currency CNY, address in Shanghai, China), the
+users manager, sales1 and sales2 with their employees (manager supervises
+both salespeople), a sales team, the CRM configuration (phone numbers read
+in China), two public pools with release rules, customers
 (companies with contacts, and individuals) spread over the pools and the
 owners, follow-ups over the last 60 days, open plans for the coming week, a
 running campaign, opportunities in every state (won ones at the last stage
@@ -348,12 +349,28 @@ class Seeder:
             currency.save()
         party = Party(name=COMPANY_NAME, addresses=[
                 pool.get('party.address')(city='上海',
-                    street='浦东新区张江高科技园区碧波路 690 号')])
+                    street='浦东新区张江高科技园区碧波路 690 号',
+                    postal_code='201203', country=self.china())])
         party.save()
         company = Company(party=party, currency=currency,
             timezone='Asia/Shanghai')
         company.save()
         return company
+
+    def china(self):
+        """Return China, created if the countries were not imported: the
+        company's country reads the phone numbers without country code"""
+        from trytond.transaction import Transaction
+        Country = self.pool.get('country.country')
+        countries = Country.search([('code', '=', 'CN')], limit=1)
+        if countries:
+            return countries[0]
+        country = Country(name='China', code='CN', code3='CHN',
+            code_numeric='156')
+        country.save()
+        with Transaction().set_context(language='zh_CN'):
+            Country.write([Country(country.id)], {'name': '中国'})
+        return country
 
     def create_users(self, company):
         pool = self.pool

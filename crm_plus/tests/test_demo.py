@@ -135,6 +135,7 @@ class DemoDataTestCase(CrmTestCase):
         self.assertIn('wang.jianguo@yuntu.example.com',
             {c.args[0]['To'] for c in send.call_args_list})
 
+        self.check_company()
         self.check_opportunities()
         self.check_leads()
         self.check_approvals()
@@ -147,6 +148,16 @@ class DemoDataTestCase(CrmTestCase):
         self.assertEqual(
             Opportunity.search_count([('state', '=', 'in_progress')]),
             in_progress + 1)
+
+    def check_company(self):
+        "The company is in China, where phone numbers are read by default"
+        pool = Pool()
+        Company = pool.get('company.company')
+        Configuration = pool.get('crm.configuration')
+        company, = Company.search([])
+        address, = company.party.addresses
+        self.assertEqual((address.city, address.country.code), ('上海', 'CN'))
+        self.assertEqual(Configuration(1).phone_country, address.country)
 
     def check_opportunities(self):
         "Won ones at the last stage at 100 %, lost ones with a reason"

@@ -320,6 +320,86 @@ class CrmPlusLeadTestCase(CommittedDataMixin, RouteTestCase):
         with self.assertRaisesRegex(UserError, "Vague"):
             Lead.convert([lead])
 
+    def set_phone_country(self, code):
+        "Set the phone country of the CRM configuration, created if missing"
+        pool = Pool()
+        Country = pool.get('country.country')
+        Configuration = pool.get('crm.configuration')
+        country = None
+        if code:
+            country, = (Country.search([('code', '=', code)])
+                or [Country(name=code, code=code)])
+            country.save()
+        Configuration.write(
+            [Configuration(1)], {'phone_country': country})
+        return country
+
+    @with_transaction()
+    def test_convert_mobile_without_country_code(self):
+        """A Chinese mobile number without country code converts, read in
+        the phone country of the CRM when the company has no address; it is
+        stored in international form, as the duplicate check compares it"""
+        pool = Pool()
+        Lead = pool.get('crm.lead')
+        User = pool.get('res.user')
+        Mechanism = pool.get('party.contact_mechanism')
+        Configuration = pool.get('crm.configuration')
+        china = self.set_phone_country('CN')
+        self.assertEqual(Configuration.default_phone_country(), china.id)
+        known = create_customer("Known Mobile", contact_mechanisms=[
+                Mechanism(type='mobile', value='+86 138 0013 8000')])
+        with acting_as(User(self.users['sales1'])):
+            new, again = leads = [
+                Lead(name="Phones", company_name="Phone Buyers",
+                    contact_name="Wang", phone='13900139000'),
+                Lead(name="More phones", phone='13800138000'),
+                ]
+            Lead.save(leads)
+            Lead.convert(leads)
+        mechanism, = new.contact.contact_mechanisms
+        self.assertEqual((mechanism.value, mechanism.value_compact),
+            ('+86 139 0013 9000', '+8613900139000'))
+        self.assertEqual(again.party, known)
+        with self.assertRaisesRegex(UserError, "Known Mobile"):
+            create_customer("Copy", contact_mechanisms=[
+                    Mechanism(type='phone', value='13800138000')])
+
+    @with_transaction()
+    def test_phone_read_in_company_country_first(self):
+        """A number without country code is read in the country of the
+        company first, then in the phone country of the CRM; without any,
+        it is refused with how to write it"""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Address = pool.get('party.address')
+        Mechanism = pool.get('party.contact_mechanism')
+        User = pool.get('res.user')
+        self.set_phone_country('CN')
+        britain = self.set_phone_country('GB')
+        company = Company(self.company)
+        Address(party=company.party, country=britain).save()
+        self.set_phone_country('CN')
+        with acting_as(User(self.users['sales1'])):
+            customer = create_customer("London Co", contact_mechanisms=[
+                    Mechanism(type='phone', value='020 7946 0958'),
+                    Mechanism(type='mobile', value='13800138000')])
+            self.assertEqual(
+                [m.value for m in customer.contact_mechanisms],
+                ['+44 20 7946 0958', '+86 138 0013 8000'])
+            with self.assertRaisesRegex(UserError,
+                    r'"138001380001" .* valid number of GB, CN: .* '
+                    r'country code'):
+                Mechanism(party=customer, type='mobile',
+                    value='138001380001').save()
+
+        Address.delete(company.party.addresses)
+        self.set_phone_country(None)
+        with acting_as(User(self.users['sales1'])):
+            with self.assertRaisesRegex(UserError,
+                    r'"13800138000" .* no country code'):
+                create_customer("Nowhere Co", contact_mechanisms=[
+                        Mechanism(type='mobile', value='13800138000')])
+
     @with_transaction()
     def test_campaign_leads(self):
         "A campaign lists its leads"
