@@ -51,6 +51,25 @@ class FollowUpNotificationTestCase(CrmTestCase):
         self.assertFalse(Plan(later.id).reminded)
 
     @with_transaction()
+    def test_notification_gives_action_values(self):
+        """The client gets the values of a notification's action: sao 8.0
+        fails to read an action given by id"""
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        ModelData = pool.get('ir.model.data')
+        world = create_world()
+        action_id = ModelData.get_id('crm_plus', 'act_customer_releasing')
+        Notification(user=world.users['sales1'], label="Soon released",
+            action=action_id).save()
+
+        with acting_as(world.users['sales1']):
+            notification, = Notification.get()
+        action = notification['action']
+        self.assertEqual(
+            (action['type'], action['res_model']),
+            ('ir.action.act_window', 'party.party'))
+
+    @with_transaction()
     def test_supervisor_comment_notifies_owner(self):
         "The owner hears of a supervisor's comment, the supervisor does not"
         pool = Pool()
