@@ -4,6 +4,7 @@
 requests that run them, their history and the reminders to approvers."""
 
 import datetime as dt
+import json
 from collections import defaultdict
 from email.message import EmailMessage
 
@@ -655,6 +656,7 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
         with without_check_access():
             History.save(history)
             cls.save(requests)
+        cls.forget_notifications(requests)
         cls.notify(advanced)
 
     @classmethod
@@ -670,6 +672,7 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
         with without_check_access():
             History.save(history)
             cls.save(requests)
+        cls.forget_notifications(requests)
 
     @classmethod
     def cancel(cls, requests):
@@ -684,6 +687,7 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
         with without_check_access():
             History.save(history)
             cls.save(requests)
+        cls.forget_notifications(requests)
 
     @classmethod
     def reverse(cls, requests, reason):
@@ -795,9 +799,7 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
 
     def notify_user(self, user):
         "Email the user about the request and return his notification"
-        pool = Pool()
-        Notification = pool.get('res.notification')
-        ModelData = pool.get('ir.model.data')
+        Notification = Pool().get('res.notification')
         language = user.language.code if user.language else None
         with Transaction().set_context(language=language):
             values = {
@@ -818,8 +820,18 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
                 user=user, label=subject,
                 description=gettext(
                     'crm_plus.msg_approval_notification', **values),
-                action=ModelData.get_id(
-                    'crm_plus', 'act_approval_request_form'))
+                model=self.__name__, records=json.dumps([self.id]))
+
+    @classmethod
+    def forget_notifications(cls, requests):
+        "Remove the notifications that ask to decide on the requests"
+        Notification = Pool().get('res.notification')
+        with without_check_access():
+            Notification.delete(Notification.search([
+                        ('model', '=', cls.__name__),
+                        ('records', 'in',
+                            [json.dumps([r.id]) for r in requests]),
+                        ]))
 
     @classmethod
     def set_notified(cls, requests):

@@ -194,6 +194,34 @@ class ApprovalTestCase(CrmTestCase):
         self.assertEqual(expense.approval.state, 'pending')
 
     @with_transaction()
+    def test_notification_opens_request_until_decided(self):
+        """The notification of an approver opens the request; it goes once
+        the request is decided or withdrawn"""
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        Expense = pool.get('crm.expense')
+        world = create_world()
+        expense = self.submit(world, 'junior', 20000)
+
+        def notified():
+            return [(n.user.login, n.model, n.records)
+                for n in Notification.search([], order=[('id', 'ASC')])]
+        records = '[%s]' % expense.approval.id
+        self.assertEqual(notified(),
+            [('sales1', 'crm.approval.request', records)])
+
+        self.decide(world, 'sales1', expense)
+        self.assertEqual(notified(),
+            [('manager', 'crm.approval.request', records)])
+
+        self.decide(world, 'manager', expense, 'reject')
+        self.assertEqual(notified(), [])
+        expense = self.submit(world, 'junior', 100)
+        with acting_as(world.users['junior']):
+            Expense.withdraw([expense])
+        self.assertEqual(notified(), [])
+
+    @with_transaction()
     def test_to_approve_lists_only_approver(self):
         "The To Approve list holds what the user may decide"
         Request = Pool().get('crm.approval.request')
