@@ -802,10 +802,12 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
         Notification = Pool().get('res.notification')
         language = user.language.code if user.language else None
         with Transaction().set_context(language=language):
+            # read again, for the names in the user's language
+            request = self.__class__(self.id)
             values = {
-                'document': self.rec_name,
-                'requester': self.requester.rec_name,
-                'step': self.step.rec_name,
+                'document': request.rec_name,
+                'requester': request.requester.rec_name,
+                'step': request.step.rec_name,
                 }
             subject = gettext('crm_plus.msg_approval_email_subject', **values)
             if user.email:

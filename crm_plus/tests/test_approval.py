@@ -4,6 +4,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from unittest.mock import patch
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
@@ -220,6 +221,33 @@ class ApprovalTestCase(CrmTestCase):
         with acting_as(world.users['junior']):
             Expense.withdraw([expense])
         self.assertEqual(notified(), [])
+
+    @with_transaction()
+    def test_notification_in_approver_language(self):
+        """An approver is notified in his language, whatever the language
+        of the requester or of the previous approver"""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Notification = pool.get('res.notification')
+        Step = pool.get('crm.approval.step')
+        world = create_world()
+        zh_CN, = Lang.search([('code', '=', 'zh_CN')])
+        Lang.write([zh_CN], {'translatable': True})
+        world.users['manager'].language = zh_CN
+        world.users['manager'].email = 'manager@example.com'
+        world.users['manager'].save()
+        expense = self.submit(world, 'junior', 20000)
+        flow = expense.approval.flow
+        with Transaction().set_context(language='zh_CN'):
+            Step.write(list(flow.steps), {'name': "上级审批"})
+
+        with patch('crm_plus.approval.send_message_transactional') as send:
+            self.decide(world, 'sales1', expense)
+        notification, = Notification.search(
+            [('user', '=', world.users['manager'].id)])
+        self.assertIn('上级审批', notification.description)
+        email, = [c.args[0] for c in send.call_args_list]
+        self.assertIn('上级审批', email.get_content())
 
     @with_transaction()
     def test_to_approve_lists_only_approver(self):
