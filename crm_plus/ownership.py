@@ -267,9 +267,10 @@ class Party(metaclass=PoolMeta):
         return super().copy(parties, default=default)
 
     @classmethod
-    @ModelView.button
+    @ModelView.button_action('crm_plus.wizard_claim')
     def claim(cls, parties):
-        "Take customers from their pool for the user"
+        """Take customers from their pool for the user, and show them to him
+        in a wizard that refreshes the list of the pool"""
         employee = cls._acting_employee()
         cls.take_ownership(parties, employee, 'claim')
 
@@ -844,6 +845,31 @@ class LockRequest(
         cls.write(requests, {'decided_by': None})
 
 
+class ClaimDone(ModelView):
+    __name__ = 'crm.customer.claim.done'
+    __string__ = "Customers Claimed"
+    customers = fields.Many2Many(
+        'party.party', None, None, "Customers", readonly=True)
+
+
+class Claim(DataRulesWizardMixin, Wizard):
+    "Show the customers that the user just claimed"
+    __name__ = 'crm.customer.claim'
+    __string__ = "Customers Claimed"
+    start_state = 'done'
+    done = StateView('crm.customer.claim.done',
+        'crm_plus.customer_claim_done_view_form', [
+            Button("OK", 'end', 'tryton-ok', default=True),
+            ])
+
+    def default_done(self, fields):
+        return {'customers': [r.id for r in self.records]}
+
+    def end(self):
+        # The customers leave the list of the pool
+        return 'reload'
+
+
 class AssignStart(ModelView):
     __name__ = 'crm.customer.assign.start'
     __string__ = "Assign Customers"
@@ -872,3 +898,7 @@ class Assign(DataRulesWizardMixin, Wizard):
         self.model.assign_to(
             list(self.records), self.start.employee, self.start.reason)
         return 'end'
+
+    def end(self):
+        # The customers leave the list of the pool
+        return 'reload'

@@ -93,6 +93,32 @@ class CrmPlusTestCase(
         self.assertEqual(Party(party.id).owner_since, today())
 
     @with_transaction()
+    def test_claim_shows_customers_then_reloads(self):
+        """A claim opens a wizard showing the claimed customers, which
+        reloads the list of the pool they left when closed"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Action = pool.get('ir.action')
+        Claimed = pool.get('crm.customer.claim', type='wizard')
+        world = create_world()
+        parties = [create_customer(n, pool=world.east) for n in ["A", "B"]]
+        ids = [p.id for p in parties]
+
+        with acting_as(world.users['sales1']):
+            action_id = Party.claim(Party.browse(ids))
+            action = Action(action_id).get_action_value()
+            self.assertEqual(
+                (action['type'], action['wiz_name']),
+                ('ir.action.wizard', 'crm.customer.claim'))
+            with Transaction().set_context(active_model='party.party',
+                    active_id=ids[0], active_ids=ids):
+                session_id, start, _ = Claimed.create()
+                result = Claimed.execute(session_id, {}, start)
+                self.assertEqual(
+                    result['view']['defaults']['customers'], ids)
+                self.assertEqual(Claimed.delete(session_id), 'reload')
+
+    @with_transaction()
     def test_claim_owned_refused(self):
         "A customer owned by someone cannot be claimed"
         Party = Pool().get('party.party')
