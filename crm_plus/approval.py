@@ -824,6 +824,15 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
                     'crm_plus.msg_approval_notification', **values),
                 model=self.__name__, records=json.dumps([self.id]))
 
+    def get_outcome(self):
+        "Return where the request stands, once decided"
+        values = {'document': self.rec_name}
+        if self.state == 'pending':
+            return gettext('crm_plus.msg_approval_outcome_next',
+                step=self.step.rec_name, approvers=self.approvers, **values)
+        return gettext('crm_plus.msg_approval_outcome',
+            state=self.state_string, **values)
+
     @classmethod
     def forget_notifications(cls, requests):
         "Remove the notifications that ask to decide on the requests"
@@ -903,6 +912,12 @@ class DecideStart(ModelView):
     comment = fields.Text("Comment")
 
 
+class DecideDone(ModelView):
+    __name__ = 'crm.approval.decide.done'
+    __string__ = "Decision Recorded"
+    outcome = fields.Text("Outcome", readonly=True)
+
+
 class Decide(DataRulesWizardMixin, Wizard):
     __name__ = 'crm.approval.decide'
     __string__ = "Decide on Approval"
@@ -914,14 +929,28 @@ class Decide(DataRulesWizardMixin, Wizard):
             ])
     approve = StateTransition()
     reject = StateTransition()
+    done = StateView('crm.approval.decide.done',
+        'crm_plus.approval_decide_done_view_form', [
+            Button("OK", 'end', 'tryton-ok', default=True),
+            ])
 
     def transition_approve(self):
         self.model.approve(list(self.records), self.start.comment)
-        return 'end'
+        return 'done'
 
     def transition_reject(self):
         self.model.reject(list(self.records), self.start.comment)
-        return 'end'
+        return 'done'
+
+    def default_done(self, fields):
+        # The decider may no longer read a request he approved for a group
+        with without_check_access():
+            requests = self.model.browse([r.id for r in self.records])
+            return {'outcome': '\n'.join(r.get_outcome() for r in requests)}
+
+    def end(self):
+        # The decided requests leave the list of those to approve
+        return 'reload'
 
 
 class ReverseStart(ModelView):

@@ -250,6 +250,32 @@ class ApprovalTestCase(CrmTestCase):
         self.assertIn('上级审批', email.get_content())
 
     @with_transaction()
+    def test_decision_told_then_list_reloaded(self):
+        """The wizard of a decision tells where the request stands, then
+        reloads the list, which the decided request leaves"""
+        Decide = Pool().get('crm.approval.decide', type='wizard')
+        world = create_world()
+        expense = self.submit(world, 'junior', 20000)
+        request = expense.approval
+
+        def decide(login, button):
+            with acting_as(world.users[login]), Transaction().set_context(
+                    active_model=request.__name__, active_id=request.id,
+                    active_ids=[request.id]):
+                session_id, start, _ = Decide.create()
+                result = Decide.execute(
+                    session_id, {start: {'comment': None}}, button)
+                action = Decide.delete(session_id)
+            return result['view']['defaults']['outcome'], action
+
+        self.assertEqual(decide('sales1', 'approve'), (
+                '"Trip of junior": goes on to step '
+                '"Second-level Supervisor", waiting for Manager.',
+                'reload'))
+        self.assertEqual(decide('manager', 'reject'),
+            ('"Trip of junior": Rejected.', 'reload'))
+
+    @with_transaction()
     def test_to_approve_lists_only_approver(self):
         "The To Approve list holds what the user may decide"
         Request = Pool().get('crm.approval.request')
