@@ -103,6 +103,14 @@ def local_midnight(date, timezone):
     return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
+def local_datetime(value, timezone):
+    "Return the UTC datetime value as the date and time in the timezone"
+    if not timezone:
+        return value
+    value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(get_tzinfo(timezone)).replace(tzinfo=None)
+
+
 def convert_amount(amount, from_currency, to_currency, date):
     """Return the SQL amount in from_currency converted to to_currency at
     date and rounded as to_currency rounds, by the last rates before it as

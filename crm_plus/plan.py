@@ -16,7 +16,7 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 from .access import DataRulesMixin
-from .model import check_write_rule, forget_cached
+from .model import check_write_rule, forget_cached, local_datetime
 from .notify import notify_employees
 
 REMINDER_AHEAD = dt.timedelta(days=1)
@@ -189,7 +189,9 @@ class Plan(DataRulesMixin, Workflow, ModelSQL, ModelView):
                 'employee': self.employee.rec_name,
                 'customer': self.party.rec_name,
                 'contact': self.contact.rec_name if self.contact else '-',
-                'planned': self.planned.strftime('%Y-%m-%d %H:%M'),
+                'planned': local_datetime(
+                    self.planned, self.company.timezone).strftime(
+                    '%Y-%m-%d %H:%M'),
                 'description': self.description or '',
                 },
             model=self.__name__, records=[self.id], email=True)

@@ -51,6 +51,36 @@ class FollowUpNotificationTestCase(CrmTestCase):
         self.assertFalse(Plan(later.id).reminded)
 
     @with_transaction()
+    def test_plan_reminded_in_company_timezone(self):
+        "The reminder of a plan tells its time in the company's time zone"
+        pool = Pool()
+        Plan = pool.get('crm.plan')
+        Notification = pool.get('res.notification')
+        world = create_world()
+        world.company.timezone = 'Asia/Shanghai'
+        world.company.save()
+        sales1 = world.users['sales1']
+        sales1.email = 'sales1@example.com'
+        sales1.save()
+        planned = (dt.datetime.now() + dt.timedelta(hours=2)).replace(
+            second=0, microsecond=0)
+        plan = Plan(company=world.company, party=create_customer(
+                "ACME", owner=world.employees['sales1']),
+            employee=world.employees['sales1'], planned=planned,
+            subject="Call back")
+        plan.save()
+
+        with patch('crm_plus.notify.send_message_transactional') as send:
+            Plan.send_reminders()
+
+        message, = [c.args[0] for c in send.call_args_list]
+        notification, = Notification.search([('model', '=', 'crm.plan')])
+        # China has no daylight saving time
+        local = (planned + dt.timedelta(hours=8)).strftime('%Y-%m-%d %H:%M')
+        self.assertIn(local, message.get_content())
+        self.assertIn(local, notification.description)
+
+    @with_transaction()
     def test_notification_gives_action_values(self):
         """The client gets the values of a notification's action: sao 8.0
         fails to read an action given by id"""
