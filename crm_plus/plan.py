@@ -197,14 +197,17 @@ class Plan(DataRulesMixin, Workflow, ModelSQL, ModelView):
             model=self.__name__, records=[self.id], email=True)
 
     def to_ical_event(self):
-        "Return the plan as an iCalendar event"
+        """Return the plan as an iCalendar event, in UTC: a time without
+        time zone is read in the calendar's own"""
+        def utc(value):
+            return value.replace(tzinfo=dt.timezone.utc)
 
         event = Event()
         event.add('uid', 'crm-plan-%s@%s' % (
                 self.id, Transaction().database.name))
-        event.add('dtstart', self.planned)
-        event.add('dtend', self.planned + dt.timedelta(minutes=30))
-        event.add('dtstamp', self.write_date or self.create_date)
+        event.add('dtstart', utc(self.planned))
+        event.add('dtend', utc(self.planned + dt.timedelta(minutes=30)))
+        event.add('dtstamp', utc(self.write_date or self.create_date))
         event.add('summary', '%s: %s' % (self.party.rec_name, self.subject))
         if self.description:
             event.add('description', self.description)

@@ -81,6 +81,23 @@ class FollowUpNotificationTestCase(CrmTestCase):
         self.assertIn(local, notification.description)
 
     @with_transaction()
+    def test_plan_in_calendar_feed_in_utc(self):
+        """The calendar feed gives the times of a plan in UTC, which the
+        calendar shows in its time zone"""
+        Plan = Pool().get('crm.plan')
+        world = create_world()
+        plan = Plan(company=world.company, party=create_customer(
+                "ACME", owner=world.employees['sales1']),
+            employee=world.employees['sales1'],
+            planned=dt.datetime(2026, 3, 2, 1, 30), subject="Call back")
+        plan.save()
+
+        ical = plan.to_ical_event().to_ical().decode()
+        self.assertIn('DTSTART:20260302T013000Z', ical)
+        self.assertIn('DTEND:20260302T020000Z', ical)
+        self.assertRegex(ical, r'DTSTAMP:\d{8}T\d{6}Z')
+
+    @with_transaction()
     def test_notification_gives_action_values(self):
         """The client gets the values of a notification's action: sao 8.0
         fails to read an action given by id"""
