@@ -17,6 +17,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -25,7 +26,7 @@ from .approval import ApprovalMixin
 from .company import (
     current_employee, is_crm_admin, is_crm_user, managed_employees)
 from .exceptions import ApprovalError, OwnershipError, QuotaError
-from .model import check_write_rule, forget_cached, touch_rows
+from .model import check_write_rule, forget_cached, local_midnight, touch_rows
 from .notify import notify_each
 
 ACTIONS = [
@@ -629,8 +630,12 @@ class OwnershipLog(DataRulesMixin, ModelSQL, ModelView):
 
     @classmethod
     def claims_today(cls, employee):
+        """Return how many customers the employee claimed since midnight in
+        the time zone of his company"""
         Date = Pool().get('ir.date')
-        start = dt.datetime.combine(Date.today(), dt.time())
+        timezone = employee.company.timezone
+        today = Date.today(get_tzinfo(timezone) if timezone else None)
+        start = local_midnight(today, timezone)
         return cls.search_count([
                 ('employee', '=', employee.id),
                 ('action', '=', 'claim'),

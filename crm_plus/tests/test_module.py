@@ -197,6 +197,33 @@ class CrmPlusTestCase(
         self.assertIsNone(Party(second.id).owner)
 
     @with_transaction()
+    def test_daily_claim_cap_from_company_midnight(self):
+        """The claims of the day count from midnight in the company's time
+        zone, not in UTC"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        OwnershipLog = pool.get('crm.ownership.log')
+        Date = pool.get('ir.date')
+        world = create_world(daily_claim_cap=1)
+        world.company.timezone = 'Asia/Shanghai'
+        world.company.save()
+        first = create_customer("First", pool=world.east)
+        second = create_customer("Second", pool=world.east)
+        with acting_as(world.users['sales1']):
+            Party.claim([Party(first.id)])
+            today = Date.today()
+        # claimed at 00:30 in Shanghai, 16:30 UTC the day before
+        log = OwnershipLog.__table__()
+        Transaction().connection.cursor().execute(*log.update(
+                [log.date],
+                [dt.datetime.combine(today, dt.time(0, 30))
+                    - dt.timedelta(hours=8)]))
+
+        with acting_as(world.users['sales1']):
+            with self.assertRaisesRegex(UserError, 'daily claim cap is 1'):
+                Party.claim([Party(second.id)])
+
+    @with_transaction()
     def test_cooldown_after_release(self):
         "The previous owner waits for the cooldown, a colleague does not"
         Party = Pool().get('party.party')
