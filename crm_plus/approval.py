@@ -422,6 +422,8 @@ class ApprovalRequest(DataRulesMixin, ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls._order.insert(0, ('create_date', 'DESC'))
+        # Listed as when requested: to the second, as the other times
+        cls.create_date.format = '%H:%M:%S'
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.document, Index.Equality())),

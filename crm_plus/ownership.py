@@ -687,6 +687,8 @@ class LockRequest(
                 'crm_plus.msg_lock_request_pending'),
             ]
         cls._order.insert(0, ('create_date', 'DESC'))
+        # Listed as when requested: to the second, as the other times
+        cls.create_date.format = '%H:%M:%S'
         cls._transitions |= {
             ('requested', 'approved'),
             ('requested', 'rejected'),

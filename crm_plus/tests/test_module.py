@@ -51,6 +51,21 @@ class CrmPlusTestCase(
                         self.assertIn(field.get('widget'), {'date', 'time'})
 
     @with_transaction()
+    def test_list_times_without_fractions(self):
+        "The time columns of lists show no fraction of a second"
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        for view in View.search([
+                    ('module', '=', self.module), ('type', '=', 'tree')]):
+            Model = pool.get(view.model)
+            for field in etree.fromstring(view.arch).iter('field'):
+                if field.get('widget') != 'time':
+                    continue
+                with self.subTest(view=view.name, field=field.get('name')):
+                    self.assertNotIn(
+                        '%f', Model._fields[field.get('name')].format)
+
+    @with_transaction()
     def test_customer_created_outside_crm_in_default_pool(self):
         """A customer created outside the CRM lands in the default pool; in
         the CRM, its creator owns it"""
