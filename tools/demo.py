@@ -32,6 +32,7 @@ set.
 
 import argparse
 import contextlib
+import datetime as dt
 import email.policy
 import fcntl
 import glob
@@ -51,6 +52,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / 'var'
@@ -517,8 +519,29 @@ def inbox_url(url, db_dir, database=DATABASE):
         return f'{url}{database}/inbound_email/inbox/{rows[0][0]}'
 
 
+def timezone_note(url, local=None):
+    """Return how to see the times of the demo company, in English and in
+    Chinese, when this computer is in another time zone, else None.
+
+    The web client shows the times in the time zone of the browser, which
+    runs on this computer: the session cookie asks for 127.0.0.1."""
+    now = dt.datetime.now(dt.timezone.utc)
+    local = now.astimezone(local)
+    company = demo_data.COMPANY_TIMEZONE
+    if local.utcoffset() == now.astimezone(ZoneInfo(company)).utcoffset():
+        return None
+    command = f'TZ={company} chromium {url}'
+    return (f"""\
+The web client shows the times in the time zone of the browser's computer,
+here {local.tzname()}; to see them in the company's, {company}, start the
+browser in it: {command}""", f"""\
+网页客户端按浏览器所在电脑的时区显示时间（此处为 {local.tzname()}）；要按公司
+所在时区 {company} 显示，请在该时区启动浏览器：{command}""")
+
+
 def print_instructions(url, database, inbox=None):
     "Print how to log in, in English and in Chinese, and what runs"
+    note = timezone_note(url)
     users = [('admin', 'Administrator, CRM Manager', '系统管理员、CRM 经理',
             'en')] + [(u.login, f'{u.name} - {u.role}',
             f'{u.name} - {u.role_zh}', u.language) for u in demo_data.USERS]
@@ -541,6 +564,8 @@ them.""")
 Email a lead: curl -H 'Content-Type: message/rfc822' \\
   --data-binary @crm_plus/tests/emails/accepted/plain_inquiry.eml \\
   {inbox}""")
+    if note:
+        print(note[0])
     print(f"""\
 Logs: var/log/. Ctrl-C stops everything.
 
@@ -556,7 +581,10 @@ crm_plus 演示：用 chromium 或 firefox 打开 {url}，
 服务器旁还运行着 trytond-cron（提醒、退回公海、
 恢复暂缓的商机）和队列 worker（由邮件生成线索）。
 邮件不会真正发出：每封邮件是 {mail}/new 中的
-一个文件，`make demo-mail` 可将其打印出来。
+一个文件，`make demo-mail` 可将其打印出来。""")
+    if note:
+        print(note[1])
+    print("""\
 日志在 var/log/。按 Ctrl-C 全部停止。
 """, flush=True)
 

@@ -49,6 +49,7 @@ USERS = [
         'manager'),
     ]
 COMPANY_NAME = '上海云图信息科技有限公司'
+COMPANY_TIMEZONE = 'Asia/Shanghai'
 
 # Pools: (key, name, claimers (logins, empty = everyone), rules)
 # rules: (customer type xml id or None, no follow-up days, no deal days)
@@ -353,7 +354,7 @@ class Seeder:
                     postal_code='201203', country=self.china())])
         party.save()
         company = Company(party=party, currency=currency,
-            timezone='Asia/Shanghai')
+            timezone=COMPANY_TIMEZONE)
         company.save()
         return company
 

@@ -12,6 +12,7 @@ import tempfile
 import unittest
 from pathlib import Path
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 from trytond import config
 from trytond.pool import Pool
@@ -45,6 +46,16 @@ class DemoConfigTestCase(unittest.TestCase):
         self.assertEqual(conf.get('web', 'listen'), '127.0.0.1:8123')
         self.assertEqual(conf.get('email', 'uri'), 'smtp://127.0.0.1:2525')
         self.assertTrue(conf.getboolean('queue', 'worker'))
+
+    def test_timezone_note(self):
+        """The demo tells how to see the times of the company from a
+        computer in another time zone"""
+        demo = load_tool('demo')
+        url = 'http://127.0.0.1:8000/'
+        english, chinese = demo.timezone_note(url, ZoneInfo('UTC'))
+        for note in [english, chinese]:
+            self.assertIn('TZ=Asia/Shanghai chromium ' + url, note)
+        self.assertIsNone(demo.timezone_note(url, ZoneInfo('Asia/Shanghai')))
 
     def test_commands(self):
         "The server, cron and worker serve the demo database"
