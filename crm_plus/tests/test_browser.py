@@ -6,8 +6,14 @@ A throwaway SQLite database (the crm_plus template of tools/demo.py plus
 the small demo data set, whose emails go to the mail sink of the demo) is
 served by trytond on a free port of 127.0.0.1, and Debian's chromium,
 driven by Playwright, plays a salesperson: claim a customer from the public
-pool, record a follow-up, find the customer among "My Customers"; then a
-zh_CN user checks that the menu is in Chinese.
+pool, record a follow-up, find the customer among "My Customers"; the
+zh_CN manager opens the approval he is notified of and approves it; a user
+reads the times of the plans in the company's time zone; a zh_CN user checks
+that the menu is in Chinese.
+
+The browser runs in the time zone of the demo company (Asia/Shanghai), as
+the browser of its users would: sao shows the times in the time zone of the
+browser.
 
 It runs only in the SQLite pass (CRM_TEST_BACKEND unset or sqlite) and
 needs /usr/bin/chromium (tools/system_packages.sh) and npm (for sao).
@@ -15,8 +21,10 @@ Screenshots are left in var/test_browser_*.png.
 """
 
 import contextlib
+import datetime as dt
 import importlib.util
 import io
+import json
 import os
 import re
 import shutil
@@ -29,6 +37,7 @@ import time
 import unittest
 import urllib.request
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -109,6 +118,8 @@ class WebClientTestCase(unittest.TestCase):
             smtp=f'127.0.0.1:{smtp_port}')
         cls.demo.run_seed(config, DATABASE, size='small')
         cls.url = f'http://127.0.0.1:{port}/'
+        (cls.timezone,), = cls.db_rows(
+            cls.db_path, 'SELECT timezone FROM company_company')
         cls.start_server(config)
         cls.setup_time = time.monotonic() - start
 
@@ -172,7 +183,7 @@ class WebClientTestCase(unittest.TestCase):
         self.browser = self.playwright.chromium.launch_persistent_context(
             profile, executable_path=str(CHROMIUM), headless=True,
             args=CHROMIUM_ARGS, viewport={'width': 1400, 'height': 900},
-            locale='en-US')
+            locale='en-US', timezone_id=self.timezone)
         self.addCleanup(self.browser.close)
         self.page = (self.browser.pages[0] if self.browser.pages
             else self.browser.new_page())
@@ -187,11 +198,21 @@ class WebClientTestCase(unittest.TestCase):
 
     # Helpers
 
+    @staticmethod
+    def db_rows(path, query, *args):
+        with contextlib.closing(sqlite3.connect(
+                    f'file:{path}?mode=ro', uri=True)) as conn:
+            return conn.execute(query, args).fetchall()
+
     def db(self, query, *args):
         "Read the database afresh (read-only, beside the running server)"
-        with contextlib.closing(sqlite3.connect(
-                    f'file:{self.db_path}?mode=ro', uri=True)) as conn:
-            return conn.execute(query, args).fetchall()
+        return self.db_rows(self.db_path, query, *args)
+
+    def local_time(self, value):
+        "Return the UTC datetime value of the database as the browser shows it"
+        value = dt.datetime.fromisoformat(value).replace(
+            tzinfo=dt.timezone.utc)
+        return value.astimezone(ZoneInfo(self.timezone))
 
     def wait_db(self, query, *args, timeout=10):
         "Return the first non-empty result of query within timeout"
@@ -286,6 +307,19 @@ class WebClientTestCase(unittest.TestCase):
     def row(self, tab, name):
         return tab.locator(f'tr:has(div.column-char[title="{name}"])')
 
+    def wizard_ok(self):
+        "Click the default button of the wizard dialog and wait it closes"
+        dialog = self.page.locator('.wizard-dialog')
+        dialog.locator('.modal-footer button[type=submit]').click()
+        expect(dialog).to_have_count(0)
+        self.idle()
+
+    def notifications(self):
+        "Open the notifications and return their items"
+        self.page.click('#user-preferences > a.dropdown-toggle')
+        self.idle()
+        return self.page.locator('.notification-menu li.notification-item')
+
     # Scenarios
 
     def test_salesperson_claims_and_follows_up(self):
@@ -322,8 +356,15 @@ class WebClientTestCase(unittest.TestCase):
                 continue
         self.step('claim confirmation', confirm.click)
         self.idle()
-        self.step('claim button hidden once claimed', lambda: expect(
-                row.locator('button[name=claim]')).to_be_hidden())
+        # The claimed customers are shown, then leave the list of the pool
+        claimed = self.page.locator('.wizard-dialog')
+        self.step('claimed customers shown', lambda: expect(
+                claimed.locator(f'div.column-char[title="{name}"]')
+                ).to_be_visible())
+        self.screenshot('claimed')
+        self.step('claimed customers closed', self.wizard_ok)
+        self.step(f'{name} out of the public pool',
+            lambda: expect(row).to_have_count(0))
         self.assertEqual(self.db(
                 'SELECT owner FROM party_party WHERE id = ?', party_id),
             [(employee,)])
@@ -363,6 +404,68 @@ class WebClientTestCase(unittest.TestCase):
             row.locator('td[data-title="Last Contact: "]').inner_text()
             .strip(), 'the last contact date is not shown')
         self.screenshot('sales1')
+        self.assertEqual(self.page_errors, [])
+
+    def test_approver_decides_from_notification(self):
+        """The manager opens the approval he is notified of, approves it and
+        is told where it stands; its notification is gone"""
+        (manager,), = self.db(
+            'SELECT id FROM res_user WHERE login = ?', 'manager')
+        notifications = self.db('SELECT id, label, records '
+            'FROM res_notification WHERE "user" = ? '
+            "AND model = 'crm.approval.request' ORDER BY id DESC", manager)
+        self.assertTrue(notifications, 'no approval notified to the manager')
+        notification, label, records = notifications[0]
+        request, = json.loads(records)
+
+        self.login('manager')
+        item = self.notifications().filter(has_text=label).first
+        self.step('approval notification', item.locator('a').first.click)
+        self.idle()
+        tab = self.page.locator('#tabcontent > .tab-pane.active')
+        decide = tab.locator('button[name=decide]')
+        self.step('approval request opened', expect(decide).to_be_visible)
+        decide.click()
+        self.idle()
+        dialog = self.page.locator('.wizard-dialog')
+        self.step('decision form', lambda: dialog.locator(
+                'textarea[name=comment]').wait_for())
+        dialog.locator('.modal-footer button[type=submit]').click()
+        self.idle()
+        self.step('outcome of the decision', lambda: expect(
+                dialog.locator('textarea[name=outcome]')).to_have_value(
+                re.compile(re.escape(label.split('：', 1)[-1]))))
+        self.screenshot('approval')
+        self.step('outcome closed', self.wizard_ok)
+
+        self.assertEqual(self.db('SELECT action FROM crm_approval_history '
+                'WHERE request = ? ORDER BY id DESC LIMIT 1', request),
+            [('approve',)])
+        self.assertEqual(self.db(
+                'SELECT id FROM res_notification WHERE id = ?',
+                notification), [])
+        self.assertEqual(self.page_errors, [])
+
+    def test_plan_times_in_company_timezone(self):
+        "A salesperson reads the times of his plans in the company's time"
+        plans = self.db('SELECT p.planned, c.name, p.subject '
+            'FROM crm_plan AS p JOIN party_party AS c ON c.id = p.party '
+            'JOIN res_user AS u ON u.employee = p.employee '
+            "WHERE u.login = ? AND p.state = 'open' ORDER BY p.planned",
+            'sales1')
+        self.assertTrue(plans, 'sales1 has no plan in the demo data')
+        planned, customer, subject = plans[0]
+        local = self.local_time(planned)
+
+        self.login('sales1')
+        tab = self.open_menu('CRM', 'Follow-up Plans')
+        row = self.row(tab, subject).filter(has_text=customer).first
+        self.step(f'plan with {customer}', expect(row).to_be_visible)
+        self.assertEqual(
+            [c.strip() for c in row.locator(
+                    'td[data-title="Planned At: "]').all_inner_texts()],
+            [local.strftime('%m/%d/%Y'), local.strftime('%H:%M:%S')])
+        self.screenshot('plans')
         self.assertEqual(self.page_errors, [])
 
     def test_emails_in_mail_sink(self):
