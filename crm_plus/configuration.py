@@ -3,11 +3,13 @@
 
 from sql import Null
 
+from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import DataRulesMixin
+from .access import DataRulesMixin, DataRulesWizardMixin
 
 # The country of the phone numbers written without their country code, by
 # default: the CRM is made for companies in China
@@ -88,3 +90,85 @@ class Configuration(DataRulesMixin, ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_signing_reminder_days(cls):
         return 3
+
+
+class ConfigurationSetupStart(ModelView):
+    __name__ = 'crm.configuration.setup.start'
+    __string__ = "Set Up CRM"
+    company = fields.Many2One('company.company', "Company", required=True)
+    pool_name = fields.Char(
+        "Public Pool", required=True,
+        help="The pool that the customers without owner enter.\n"
+        "More pools can be added later.")
+    quota = fields.Integer(
+        "Customer Quota", domain=_positive_domain('quota'),
+        help="How many customers an employee may own at most.\n"
+        "Leave empty for no limit.")
+    daily_claim_cap = fields.Integer(
+        "Daily Claim Cap", domain=_positive_domain('daily_claim_cap'),
+        help="How many customers an employee may claim from the pools "
+        "each day. Leave empty for no limit.")
+    cooldown_days = fields.Integer(
+        "Cooldown (Days)", domain=_positive_domain('cooldown_days'),
+        help="Days before the previous owner may claim a released "
+        "customer again.")
+
+
+class ConfigurationSetup(DataRulesWizardMixin, Wizard):
+    """Make the CRM of a company ready to use: its default public pool
+    and the rules of ownership.  The activation of the module loads the
+    stages, the dictionaries and the groups; the administrator runs this
+    from the configuration wizard that follows it."""
+    __name__ = 'crm.configuration.setup'
+    __string__ = "Set Up CRM"
+    start = StateView('crm.configuration.setup.start',
+        'crm_plus.configuration_setup_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Set Up", 'setup', 'tryton-ok', default=True),
+            ])
+    setup = StateTransition()
+
+    def default_start(self, fields):
+        pool = Pool()
+        Company = pool.get('company.company')
+        Configuration = pool.get('crm.configuration')
+        config = Configuration(1)
+        company = Transaction().context.get('company')
+        if company is None:
+            companies = Company.search([], limit=2)
+            if len(companies) == 1:
+                company = companies[0].id
+        default_pool = config.default_pool
+        return {
+            'company': company,
+            'pool_name': (default_pool.name if default_pool
+                else gettext('crm_plus.msg_setup_pool_name')),
+            'quota': config.quota,
+            'daily_claim_cap': config.daily_claim_cap,
+            'cooldown_days': config.cooldown_days,
+            }
+
+    def transition_setup(self):
+        pool = Pool()
+        Configuration = pool.get('crm.configuration')
+        config = Configuration(1)
+        config.default_pool = self.get_pool()
+        config.quota = self.start.quota
+        config.daily_claim_cap = self.start.daily_claim_cap
+        config.cooldown_days = self.start.cooldown_days
+        config.save()
+        return 'end'
+
+    def get_pool(self):
+        "Return the pool of the company named as the start, made if missing"
+        CustomerPool = Pool().get('crm.pool')
+        pools = CustomerPool.search([
+                ('company', '=', self.start.company.id),
+                ('name', '=', self.start.pool_name),
+                ], limit=1)
+        if pools:
+            return pools[0]
+        customer_pool = CustomerPool(
+            company=self.start.company, name=self.start.pool_name)
+        customer_pool.save()
+        return customer_pool

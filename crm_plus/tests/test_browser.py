@@ -87,10 +87,16 @@ def po_labels(path, contexts):
     return labels
 
 
-@unittest.skipUnless(BACKEND == 'sqlite',
-    'the browser test runs once, in the SQLite pass')
-class WebClientTestCase(unittest.TestCase):
-    "Drive the sao web client with chromium"
+class BrowserTestCase(unittest.TestCase):
+    """Base of the tests that drive the sao web client with chromium
+    against a trytond server they start on a database of cls.database
+    in the file cls.db_path (it has no test of its own)"""
+    database = DATABASE
+    # The screenshots are var/<screenshots>_<name>.png
+    screenshots = 'test_browser'
+    setup_time = 0
+    # The time zone of the browser, the machine's by default
+    timezone = None
 
     @classmethod
     def setUpClass(cls):
@@ -102,48 +108,17 @@ class WebClientTestCase(unittest.TestCase):
         if sync_playwright is None:
             raise cls.failureException(
                 'Playwright for Python is missing: run `make env`')
-        start = time.monotonic()
+        cls.started_class = time.monotonic()
         cls.demo = load_demo()
         cls.tmp = Path(tempfile.mkdtemp(prefix='crm-browser-'))
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        sao_root = cls.demo.install_sao()
-        template = cls.demo.ensure_template(['crm_plus'])
-        cls.db_path = cls.tmp / 'db' / f'{DATABASE}.sqlite'
-        cls.demo.copy_database(template, cls.db_path)
-        port = free_port()
-        smtp_port = free_port()
-        cls.start_mail_sink(smtp_port)
-        config = cls.demo.write_config(cls.tmp / 'trytond.conf',
-            cls.tmp / 'db', sao_root, listen=f'127.0.0.1:{port}',
-            smtp=f'127.0.0.1:{smtp_port}')
-        cls.demo.run_seed(config, DATABASE, size='small')
-        cls.url = f'http://127.0.0.1:{port}/'
-        (cls.timezone,), = cls.db_rows(
-            cls.db_path, 'SELECT timezone FROM company_company')
-        cls.start_server(config)
-        cls.setup_time = time.monotonic() - start
-
-    @classmethod
-    def start_mail_sink(cls, port):
-        cls.mail_dir = cls.tmp / 'mail'
-        sink = subprocess.Popen(
-            cls.demo.mail_sink_command(cls.mail_dir, port),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=cls.demo.clean_env())
-        cls.addClassCleanup(sink.wait)
-        cls.addClassCleanup(sink.terminate)
-        deadline = time.monotonic() + 20
-        while not cls.demo.listening(port):
-            if sink.poll() is not None or time.monotonic() > deadline:
-                raise cls.failureException('the mail sink does not start')
-            time.sleep(0.1)
 
     @classmethod
     def start_server(cls, config):
         cls.server_log = open(cls.tmp / 'trytond.log', 'wb')
         cls.addClassCleanup(cls.server_log.close)
         cls.server = subprocess.Popen(
-            cls.demo.server_command(config, DATABASE),
+            cls.demo.server_command(config, cls.database),
             stdout=cls.server_log, stderr=subprocess.STDOUT,
             env=cls.demo.clean_env())
         cls.addClassCleanup(cls.stop_server)
@@ -223,22 +198,20 @@ class WebClientTestCase(unittest.TestCase):
             time.sleep(0.2)
         return result
 
-    def employee(self, login):
-        (employee,), = self.db(
-            'SELECT employee FROM res_user WHERE login = ?', login)
-        return employee
-
     def step(self, description, action, *args):
-        """Run a browser action; on a timeout fail with what the page
-        reported (JavaScript errors), the server log and a screenshot"""
+        """Run a browser action or expectation; on a timeout fail with what
+        the page reported (JavaScript errors), the server log and a
+        screenshot"""
         try:
             return action(*args)
         except PlaywrightTimeout as error:
             message = error.message.splitlines()[0]
-        self.screenshot('failure')
+        except AssertionError as error:  # of expect()
+            message = '\n'.join(str(error).splitlines()[:2])
+        path = self.screenshot('failure')
         self.fail(f'{description}: {message}\n'
             f'JavaScript errors: {self.page_errors}\n'
-            f'Screenshot: var/test_browser_failure.png\n'
+            f'Screenshot: {path.relative_to(ROOT)}\n'
             f'Server log:\n{self.server_tail(10)}')
 
     def idle(self):
@@ -248,7 +221,7 @@ class WebClientTestCase(unittest.TestCase):
         time.sleep(0.2)
 
     def screenshot(self, name):
-        path = ROOT / 'var' / f'test_browser_{name}.png'
+        path = ROOT / 'var' / f'{self.screenshots}_{name}.png'
         path.parent.mkdir(exist_ok=True)
         self.page.screenshot(path=str(path))
         return path
@@ -306,6 +279,52 @@ class WebClientTestCase(unittest.TestCase):
 
     def row(self, tab, name):
         return tab.locator(f'tr:has(div.column-char[title="{name}"])')
+
+
+@unittest.skipUnless(BACKEND == 'sqlite',
+    'the browser test runs once, in the SQLite pass')
+class WebClientTestCase(BrowserTestCase):
+    "Drive the sao web client with chromium"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        sao_root = cls.demo.install_sao()
+        template = cls.demo.ensure_template(['crm_plus'])
+        cls.db_path = cls.tmp / 'db' / f'{DATABASE}.sqlite'
+        cls.demo.copy_database(template, cls.db_path)
+        port = free_port()
+        smtp_port = free_port()
+        cls.start_mail_sink(smtp_port)
+        config = cls.demo.write_config(cls.tmp / 'trytond.conf',
+            cls.tmp / 'db', sao_root, listen=f'127.0.0.1:{port}',
+            smtp=f'127.0.0.1:{smtp_port}')
+        cls.demo.run_seed(config, DATABASE, size='small')
+        cls.url = f'http://127.0.0.1:{port}/'
+        (cls.timezone,), = cls.db_rows(
+            cls.db_path, 'SELECT timezone FROM company_company')
+        cls.start_server(config)
+        cls.setup_time = time.monotonic() - cls.started_class
+
+    @classmethod
+    def start_mail_sink(cls, port):
+        cls.mail_dir = cls.tmp / 'mail'
+        sink = subprocess.Popen(
+            cls.demo.mail_sink_command(cls.mail_dir, port),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=cls.demo.clean_env())
+        cls.addClassCleanup(sink.wait)
+        cls.addClassCleanup(sink.terminate)
+        deadline = time.monotonic() + 20
+        while not cls.demo.listening(port):
+            if sink.poll() is not None or time.monotonic() > deadline:
+                raise cls.failureException('the mail sink does not start')
+            time.sleep(0.1)
+
+    def employee(self, login):
+        (employee,), = self.db(
+            'SELECT employee FROM res_user WHERE login = ?', login)
+        return employee
 
     def wizard_ok(self):
         "Click the default button of the wizard dialog and wait it closes"

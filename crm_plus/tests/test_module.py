@@ -2,13 +2,15 @@
 # this repository contains the full copyright notices and license terms.
 
 import datetime as dt
+from contextlib import nullcontext
 
 from lxml import etree
 from sql import Column
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, ValidationError
-from trytond.modules.company.tests import CompanyTestMixin, create_employee
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, create_employee, set_company)
 from trytond.modules.party.tests import PartyCheckReplaceMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
@@ -64,6 +66,35 @@ class CrmPlusTestCase(
                 with self.subTest(view=view.name, field=field.get('name')):
                     self.assertNotIn(
                         '%f', Model._fields[field.get('name')].format)
+
+    @with_transaction()
+    def test_setup_wizard(self):
+        """The setup wizard gives the company its default pool and the rules
+        of ownership; run again, it keeps the pool"""
+        pool = Pool()
+        Setup = pool.get('crm.configuration.setup', type='wizard')
+        Configuration = pool.get('crm.configuration')
+        CustomerPool = pool.get('crm.pool')
+        company = create_company()
+
+        # From the context, or the only company
+        for context in [set_company(company), nullcontext()]:
+            with context:
+                session_id, _, _ = Setup.create()
+                start = Setup(session_id).default_start(None)
+                self.assertEqual(start['company'], company.id)
+                self.assertEqual(start['pool_name'], "Public Pool")
+                start.update(quota=100, daily_claim_cap=5)
+                Setup.execute(session_id, {'start': start}, 'setup')
+
+        default_pool, = CustomerPool.search([])
+        self.assertEqual(default_pool.name, "Public Pool")
+        self.assertEqual(default_pool.company, company)
+        config = Configuration(1)
+        self.assertEqual(
+            (config.default_pool, config.quota, config.daily_claim_cap,
+                config.cooldown_days),
+            (default_pool, 100, 5, 0))
 
     @with_transaction()
     def test_customer_created_outside_crm_in_default_pool(self):
