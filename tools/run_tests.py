@@ -147,7 +147,13 @@ def backend_env(backend, cache, pg):
             'PATH': pg.bin_dir + os.pathsep + env['PATH'],  # pg_dump/restore
             })
     else:
-        env.update(TRYTOND_DATABASE__URI='sqlite://', DB_NAME=':memory:')
+        env.update(TRYTOND_DATABASE__URI='sqlite://', DB_NAME=':memory:',
+            # The transactions of a thread share one SQLite connection, and
+            # the cache's periodic clean reads on it in autocommit, which
+            # commits the transaction of the test that a nested one (a
+            # new_transaction, a route) started in: its records stayed for
+            # the next tests.  One process alone needs no clean.
+            TRYTOND_CACHE__CLEAN_TIMEOUT=str(10 ** 9))
     return env
 
 
