@@ -192,7 +192,8 @@ class Party(metaclass=PoolMeta):
             owner = int(owner) if owner is not None else None
             changed = [p for p in parties
                 if (p.owner.id if p.owner else None) != owner]
-            callbacks.append(cls._owners_changed(changed, owner))
+            if changed:
+                callbacks.append(cls._owners_changed(changed, owner))
         return callbacks
 
     @classmethod
