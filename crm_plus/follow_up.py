@@ -9,12 +9,17 @@ from sql.aggregate import Count, Max, Min
 
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.pyson import Bool, Eval
+from trytond.transaction import Transaction, check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import DataRulesMixin
+from .access import DataRulesMixin, DataRulesWizardMixin
 from .company import current_employee
 from .notify import notify_employees
+
+# The length of the subject that a follow-up logged in one dialog takes
+# from the first line of its content
+SUBJECT_SIZE = 60
 
 
 class Party(metaclass=PoolMeta):
@@ -22,6 +27,21 @@ class Party(metaclass=PoolMeta):
     follow_ups = fields.One2Many(
         'crm.follow_up', 'party', "Follow-ups",
         states={'invisible': ~Eval('customer_nature')})
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'log_follow_up': {
+                    'invisible': ~Bool(Eval('customer_nature')),
+                    'depends': ['customer_nature'],
+                    },
+                })
+
+    @classmethod
+    @ModelView.button_action('crm_plus.wizard_follow_up_log')
+    def log_follow_up(cls, parties):
+        pass
 
 
 class FollowUp(DataRulesMixin, ModelSQL, ModelView):
@@ -227,3 +247,110 @@ class ContactTracking(DataRulesMixin, ModelSQL, ModelView):
             where=(follow_up.contact != Null)
             & (follow_up.company == company),
             group_by=[follow_up.party, follow_up.contact])
+
+
+class FollowUpLogStart(ModelView):
+    __name__ = 'crm.follow_up.log.start'
+    __string__ = "Log Follow-up"
+    claimable = fields.Boolean("Claimable", readonly=True)
+    claim = fields.Boolean(
+        "Claim the Customer",
+        states={'invisible': ~Eval('claimable', False)},
+        help="Take the customer from its public pool before logging.")
+    method = fields.Many2One('crm.follow_up.method', "Method")
+    content = fields.Text("Content", required=True)
+    date = fields.Date("Date", readonly=True)
+    next_contact_date = fields.Date(
+        "Next Contact",
+        domain=['OR',
+            ('next_contact_date', '=', None),
+            ('next_contact_date', '>=', Eval('date', None)),
+            ],
+        help="Proposed from the follow-up frequency of the customer type.")
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class FollowUpLog(DataRulesWizardMixin, Wizard):
+    "Log a follow-up of customers in one dialog (写跟进)"
+    __name__ = 'crm.follow_up.log'
+    __string__ = "Log Follow-up"
+    start = StateView('crm.follow_up.log.start',
+        'crm_plus.follow_up_log_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Log", 'create_', 'tryton-ok', default=True),
+            ])
+    create_ = StateTransition()
+
+    def default_start(self, fields):
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        Start = pool.get('crm.follow_up.log.start')
+        defaults = {
+            'method': self._default_method(),
+            'claimable': all(
+                p.customer_nature and p.pool and not p.owner
+                for p in self.records),
+            'claim': False,
+            }
+        if len(self.records) == 1:
+            record, = self.records
+            defaults['next_contact_date'] = FollowUp(
+                party=record, date=Start.default_date()
+                ).propose_next_contact_date()
+        return defaults
+
+    @classmethod
+    def _default_method(cls):
+        "Return the id of the method of the user's latest follow-up"
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        Method = pool.get('crm.follow_up.method')
+        employee = current_employee()
+        if employee:
+            latest = FollowUp.search([
+                    ('employee', '=', employee.id),
+                    ('method', '!=', None),
+                    ], limit=1)
+            if latest:
+                return latest[0].method.id
+        methods = Method.search([], limit=1)
+        if methods:
+            return methods[0].id
+
+    def transition_create_(self):
+        FollowUp = Pool().get('crm.follow_up')
+        # The wizard runs without access checks, and save would too: the
+        # customers are claimed and the follow-ups created as the user,
+        # under the record rules and the link guard
+        with check_access():
+            if self.start.claim:
+                self.model.claim(list(self.records))
+            FollowUp.create([self.get_follow_up(r) for r in self.records])
+        return 'end'
+
+    def get_follow_up(self, party):
+        "Return the values of the follow-up of party that the dialog gives"
+        employee = current_employee()
+        return {
+            'company': Transaction().context.get('company'),
+            'party': party.id,
+            'employee': employee.id if employee else None,
+            'date': self.start.date,
+            'method': self.start.method.id if self.start.method else None,
+            'subject': self.get_subject(),
+            'content': self.start.content,
+            'next_contact_date': self.start.next_contact_date,
+            }
+
+    def get_subject(self):
+        "Return the first line of the content, shortened"
+        lines = [l.strip() for l in self.start.content.splitlines()]
+        subject = next(filter(None, lines), '')
+        if len(subject) > SUBJECT_SIZE:
+            subject = subject[:SUBJECT_SIZE - 1] + '…'
+        if not subject and self.start.method:
+            subject = self.start.method.rec_name
+        return subject

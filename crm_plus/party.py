@@ -318,11 +318,39 @@ class Party(DataRulesMixin, metaclass=PoolMeta):
 
 class Address(DataRulesMixin, metaclass=PoolMeta):
     __name__ = 'party.address'
+    district = fields.Char(
+        "District", help="The district or county within the city (区县).")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('party')
+
+    @classmethod
+    def default_country(cls):
+        "Return the country of the address of the company"
+        Company = Pool().get('company.company')
+        company_id = Transaction().context.get('company')
+        if company_id is not None and company_id >= 0:
+            address = Company(company_id).party.address_get()
+            if address and address.country:
+                return address.country.id
+
+    def _get_address_substitutions(self):
+        substitutions = super()._get_address_substitutions()
+        district = getattr(self, 'district', None) or ''
+        # The address formats know no district: it follows the city, as
+        # written in the language
+        separator = (
+            '' if (Transaction().language or '').startswith('zh') else ' ')
+        city = separator.join(filter(None, [substitutions['city'], district]))
+        substitutions.update({
+                'district': district,
+                'city': city,
+                })
+        for key in ['district', 'city']:
+            substitutions[key.upper()] = substitutions[key].upper()
+        return substitutions
 
 
 class ContactMechanism(DataRulesMixin, metaclass=PoolMeta):

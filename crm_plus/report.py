@@ -676,12 +676,19 @@ class CustomerStatus(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
     __string__ = "Customer Status Analysis"
     customer_status = fields.Selection(
         CUSTOMER_STATUSES, "Customer Status", readonly=True, sort=False)
+    customer_status_string = customer_status.translated('customer_status')
+    # The graphs show the value of a selection, not its label
+    customer_status_label = fields.Function(
+        fields.Char("Customer Status"), 'get_customer_status_label')
     customers = fields.Integer("Customers", readonly=True)
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('customer_status', 'ASC'), ('id', 'ASC')]
+
+    def get_customer_status_label(self, name):
+        return self.customer_status_string
 
     @classmethod
     def table_query(cls):

@@ -5,15 +5,16 @@
 
     demo_data.py -c var/trytond.conf -d crmdemo [--size full|small]
 
-Creates a Chinese company (currency CNY, address in Shanghai, China), the
-users manager, sales1 and sales2 with their employees (manager supervises
-both salespeople), a sales team, the CRM configuration (phone numbers read
-in China), two public pools with release rules, customers
-(companies with contacts, and individuals) spread over the pools and the
-owners, follow-ups over the last 60 days, open plans for the coming week, a
-running campaign, opportunities in every state (won ones at the last stage
-at 100 %, lost ones with a reason, some waiting for the manager's approval),
-leads in every state, an expense waiting for approval, the targets of the
+Creates the provinces of China, a Chinese company (currency CNY, address
+in Shanghai, China), the users manager, sales1 and sales2 with their
+employees (manager supervises both salespeople), a sales team, the CRM
+configuration (phone numbers read in China), two public pools with release
+rules, customers (companies with contacts, and individuals, with addresses
+by province and city) spread over the pools and the owners, follow-ups over
+the last 60 days, open plans for the coming week, a running campaign,
+opportunities in every state (won ones at the last stage at 100 %, lost
+ones with a reason, some waiting for the manager's approval), leads in
+every state, an expense waiting for approval, the targets of the
 month with their progress and a sales inbox whose emails become leads.
 
 Everything runs in one transaction and is saved in batches. The documents
@@ -62,6 +63,53 @@ POOLS = [
             (None, 45, None),
             ]),
     ]
+# The provinces of China (ISO 3166-2:CN), as trytond_import_countries
+# would import them from pycountry: code, name, Chinese name, type
+PROVINCES = [
+    ('AH', 'Anhui Sheng', '安徽省', 'province'),
+    ('BJ', 'Beijing Shi', '北京市', 'municipality'),
+    ('CQ', 'Chongqing Shi', '重庆市', 'municipality'),
+    ('FJ', 'Fujian Sheng', '福建省', 'province'),
+    ('GD', 'Guangdong Sheng', '广东省', 'province'),
+    ('GS', 'Gansu Sheng', '甘肃省', 'province'),
+    ('GX', 'Guangxi Zhuangzu Zizhiqu', '广西壮族自治区',
+        'autonomous region'),
+    ('GZ', 'Guizhou Sheng', '贵州省', 'province'),
+    ('HA', 'Henan Sheng', '河南省', 'province'),
+    ('HB', 'Hubei Sheng', '湖北省', 'province'),
+    ('HE', 'Hebei Sheng', '河北省', 'province'),
+    ('HI', 'Hainan Sheng', '海南省', 'province'),
+    ('HK', 'Hong Kong SAR', '香港特别行政区',
+        'special administrative region'),
+    ('HL', 'Heilongjiang Sheng', '黑龙江省', 'province'),
+    ('HN', 'Hunan Sheng', '湖南省', 'province'),
+    ('JL', 'Jilin Sheng', '吉林省', 'province'),
+    ('JS', 'Jiangsu Sheng', '江苏省', 'province'),
+    ('JX', 'Jiangxi Sheng', '江西省', 'province'),
+    ('LN', 'Liaoning Sheng', '辽宁省', 'province'),
+    ('MO', 'Macao SAR', '澳门特别行政区', 'special administrative region'),
+    ('NM', 'Nei Mongol Zizhiqu', '内蒙古自治区', 'autonomous region'),
+    ('NX', 'Ningxia Huizu Zizhiqu', '宁夏回族自治区', 'autonomous region'),
+    ('QH', 'Qinghai Sheng', '青海省', 'province'),
+    ('SC', 'Sichuan Sheng', '四川省', 'province'),
+    ('SD', 'Shandong Sheng', '山东省', 'province'),
+    ('SH', 'Shanghai Shi', '上海市', 'municipality'),
+    ('SN', 'Shaanxi Sheng', '陕西省', 'province'),
+    ('SX', 'Shanxi Sheng', '山西省', 'province'),
+    ('TJ', 'Tianjin Shi', '天津市', 'municipality'),
+    ('TW', 'Taiwan Sheng', '台湾省', 'province'),
+    ('XJ', 'Xinjiang Uygur Zizhiqu', '新疆维吾尔自治区', 'autonomous region'),
+    ('XZ', 'Xizang Zizhiqu', '西藏自治区', 'autonomous region'),
+    ('YN', 'Yunnan Sheng', '云南省', 'province'),
+    ('ZJ', 'Zhejiang Sheng', '浙江省', 'province'),
+    ]
+# The province of each city of CITIES
+CITY_PROVINCES = {
+    '上海': 'SH', '杭州': 'ZJ', '南京': 'JS', '苏州': 'JS', '宁波': 'ZJ',
+    '合肥': 'AH', '厦门': 'FJ', '广州': 'GD', '深圳': 'GD', '东莞': 'GD',
+    '佛山': 'GD', '北京': 'BJ', '天津': 'TJ', '武汉': 'HB', '长沙': 'HN',
+    '成都': 'SC', '重庆': 'CQ', '西安': 'SN', '沈阳': 'LN',
+    }
 # City, pinyin, area code, region xml id, pool key
 CITIES = [
     ('上海', 'sh', '21', 'region_east', 'east'),
@@ -336,6 +384,29 @@ class Seeder:
 
     # Company, users, configuration
 
+    def create_provinces(self):
+        "Create the provinces of China, named in English and Chinese"
+        from trytond.transaction import Transaction
+        Subdivision = self.pool.get('country.subdivision')
+        china = self.china()
+        existing = {s.code for s in china.subdivisions}
+        Subdivision.create([{'country': china.id, 'code': f'CN-{code}',
+                    'name': name, 'type': type_}
+                for code, name, _, type_ in PROVINCES
+                if f'CN-{code}' not in existing])
+        provinces = {s.code[3:]: s for s in Subdivision.search([
+                    ('country', '=', china.id)])}
+        with Transaction().set_context(language='zh_CN'):
+            for code, _, name, _ in PROVINCES:
+                Subdivision.write([provinces[code]], {'name': name})
+        self.provinces = provinces
+
+    def address(self, city, **values):
+        "Return an address in the city, in China"
+        province = self.provinces[CITY_PROVINCES[city]]
+        return self.pool.get('party.address')(country=province.country,
+            subdivision=province, city=city + '市', **values)
+
     def create_company(self):
         pool = self.pool
         Currency = pool.get('currency.currency')
@@ -348,10 +419,11 @@ class Seeder:
             currency = Currency(name='人民币', code='CNY', symbol='¥',
                 numeric_code='156', digits=2)
             currency.save()
+        self.create_provinces()
         party = Party(name=COMPANY_NAME, addresses=[
-                pool.get('party.address')(city='上海',
-                    street='浦东新区张江高科技园区碧波路 690 号',
-                    postal_code='201203', country=self.china())])
+                self.address('上海', district='浦东新区',
+                    street='张江高科技园区碧波路 690 号',
+                    postal_code='201203')])
         party.save()
         company = Company(party=party, currency=currency,
             timezone=COMPANY_TIMEZONE)
@@ -478,7 +550,7 @@ class Seeder:
             pool.get('party.contact_mechanism')(
                 type='website', value=f'https://www.{domain}'),
             ]
-        party.addresses = [pool.get('party.address')(city=city,
+        party.addresses = [self.address(city,
                 street='%s %d 号' % (
                     self.rng.choice(STREETS), self.rng.randrange(1, 999)))]
         self.classify(party, region, pools[pool_key])
@@ -511,7 +583,7 @@ class Seeder:
             pool.get('party.contact_mechanism')(
                 type='email', value=self.email(local, 'mail.example.com')),
             ]
-        party.addresses = [pool.get('party.address')(city=city)]
+        party.addresses = [self.address(city)]
         self.classify(party, region, pools[pool_key])
         return party, []
 

@@ -41,7 +41,8 @@ EMPLOYEE_SHOWN = {
     }
 # The buttons that one may click on what one may read but not change
 READING_BUTTONS = {
-    'party.party': {'claim', 'watch', 'unwatch', 'request_lock', 'assign'},
+    'party.party': {'claim', 'watch', 'unwatch', 'request_lock', 'assign',
+        'log_follow_up'},
     'crm.opportunity': {'follow_up'},
     }
 SALESPEOPLE = ['sales1', 'sales2']

@@ -2,14 +2,17 @@
 # this repository contains the full copyright notices and license terms.
 """Smoke test of the web client (sao) in a real browser.
 
-A throwaway SQLite database (the crm_plus template of tools/demo.py plus
-the small demo data set, whose emails go to the mail sink of the demo) is
-served by trytond on a free port of 127.0.0.1, and Debian's chromium,
-driven by Playwright, plays a salesperson: claim a customer from the public
-pool, record a follow-up, find the customer among "My Customers"; the
-zh_CN manager opens the approval he is notified of and approves it; a user
-reads the times of the plans in the company's time zone; a zh_CN user checks
-that the menu is in Chinese.
+A throwaway SQLite database (the template of the four modules of
+tools/demo.py plus the small demo data set, whose emails go to the mail
+sink of the demo) is served by trytond on a free port of 127.0.0.1, and
+Debian's chromium, driven by Playwright, plays a salesperson: claim a
+customer from the public pool, record a follow-up, find the customer among
+"My Customers"; the zh_CN manager opens the approval he is notified of and
+approves it; a user reads the times of the plans in the company's time
+zone; a zh_CN user checks that the menu is in Chinese, and spends the first
+hour of a Chinese salesperson: claims a customer and logs a follow-up in a
+few clicks (写跟进), then reads the customer's form and the dashboard
+without English.
 
 The browser runs in the time zone of the demo company (Asia/Shanghai), as
 the browser of its users would: sao shows the times in the time zone of the
@@ -39,6 +42,8 @@ import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from crm_plus.tests.test_translation import english as is_english
+
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
@@ -55,6 +60,11 @@ DATABASE = 'crmbrowser'
 BACKEND = os.environ.get('CRM_TEST_BACKEND') or 'sqlite'
 TIMEOUT = 20_000  # ms, for each browser step
 SUBJECT = 'Browser test follow-up'
+# The clicks a salesperson may spend, from the menu, to claim a customer of
+# the pool and log a follow-up: 16 (18 with the next date picked) with the
+# pool's Claim button, its list of claimed customers and a new follow-up
+MAX_CLICKS = 8
+PO = ROOT / 'crm_plus' / 'locale' / 'zh_CN.po'
 
 
 def load_demo():
@@ -290,7 +300,9 @@ class WebClientTestCase(BrowserTestCase):
     def setUpClass(cls):
         super().setUpClass()
         sao_root = cls.demo.install_sao()
-        template = cls.demo.ensure_template(['crm_plus'])
+        # The four modules, as make demo: the customer form with the pages
+        # of sale, accounting and stock
+        template = cls.demo.ensure_template()
         cls.db_path = cls.tmp / 'db' / f'{DATABASE}.sqlite'
         cls.demo.copy_database(template, cls.db_path)
         port = free_port()
@@ -338,6 +350,42 @@ class WebClientTestCase(BrowserTestCase):
         self.page.click('#user-preferences > a.dropdown-toggle')
         self.idle()
         return self.page.locator('.notification-menu li.notification-item')
+
+    def count_clicks(self):
+        "Count from now the clicks of the user on the page"
+        self.page.evaluate("""() => {
+            window.crmClicks = [];
+            document.addEventListener('click', event => window.crmClicks.push(
+                (event.target.innerText || event.target.name
+                    || event.target.tagName).slice(0, 20)), true);
+            }""")
+
+    def clicks(self):
+        return self.page.evaluate('() => window.crmClicks')
+
+    def shown_labels(self, scope):
+        "Return the texts of the labels, tabs, headers and buttons shown"
+        return sorted(set(filter(None, (t.strip().rstrip(':') for t in
+                        scope.locator('label:visible, .nav-tabs a:visible, '
+                            'th:visible, button:visible').all_inner_texts()))))
+
+    def claimable(self, login):
+        """Return the id and name of a customer of the pool that login may
+        claim, the last by name"""
+        employee = self.employee(login)
+        candidates = self.db(
+            'SELECT p.id, p.name FROM party_party AS p '
+            'WHERE p.customer_nature IS NOT NULL AND p.owner IS NULL '
+            'AND p.pool IS NOT NULL AND (NOT EXISTS ('
+                'SELECT 1 FROM "crm_pool-company_employee" AS c '
+                'WHERE c.pool = p.pool) OR EXISTS ('
+                'SELECT 1 FROM "crm_pool-company_employee" AS c '
+                'WHERE c.pool = p.pool AND c.employee = ?)) '
+            'AND NOT EXISTS (SELECT 1 FROM crm_ownership_log AS l '
+                'WHERE l.party = p.id AND l.from_owner = ?) '
+            'ORDER BY p.name DESC', employee, employee)
+        self.assertTrue(candidates, 'no customer in the pools to claim')
+        return candidates[0]
 
     # Scenarios
 
@@ -514,4 +562,87 @@ class WebClientTestCase(BrowserTestCase):
             self.step('pool customers listed', lambda: tab.locator(
                     'button[name=claim]').first.wait_for())
         self.screenshot('zh_CN')
+        self.assertEqual(self.page_errors, [])
+
+    def test_chinese_salesperson_first_hour(self):
+        """A zh_CN salesperson claims a customer of the pool and logs a
+        follow-up in a few clicks, then reads the customer's form and the
+        dashboard: no English, no accounting or stock page, a Chinese
+        address"""
+        crm, customers, pool, mine, log, dashboard, statuses = po_labels(PO, [
+                'model:ir.ui.menu,name:menu_crm',
+                'model:ir.ui.menu,name:menu_customers',
+                'model:ir.ui.menu,name:menu_customer_pool',
+                'model:ir.ui.menu,name:menu_customer_mine',
+                'model:ir.model.button,string:party_log_follow_up_button',
+                'model:ir.ui.menu,name:menu_dashboard',
+                'model:ir.ui.menu,name:menu_report_customer_status',
+                ]).values()
+        employee = self.employee('sales2')
+        party_id, name = self.claimable('sales2')
+        content = '电话联系采购经理，客户对新报价感兴趣\n下周上门拜访'
+        self.login('sales2')
+
+        self.count_clicks()
+        tab = self.open_menu(crm, customers, pool)
+        row = self.row(tab, name)
+        self.step(f'{name} in the public pool', row.locator(
+                f'div.column-char[title="{name}"]').click)
+        self.idle()
+        dialog = self.page.locator('.wizard-dialog')
+        for _ in range(2):
+            # A click on the button of a row that is not selected yet only
+            # selects it
+            row.locator('button[name=log_follow_up]').click()
+            try:
+                dialog.locator('textarea[name=content]').wait_for(
+                    timeout=5000)
+                break
+            except PlaywrightTimeout:
+                continue
+        self.idle()
+        self.assertTrue(dialog.locator('.modal-header').inner_text()
+            .startswith(log))
+        # The cursor is in the content
+        self.page.keyboard.type(content)
+        dialog.locator('input[name=claim]').click()
+        english = [t for t in self.shown_labels(dialog) if is_english(t)]
+        self.wizard_ok()
+        clicks = self.clicks()
+        print(f'\n{len(clicks)} clicks: {clicks}', file=sys.stderr)
+        self.assertLessEqual(len(clicks), MAX_CLICKS, clicks)
+        self.assertEqual(english, [])
+        self.assertEqual(self.wait_db(
+                'SELECT employee, subject, content FROM crm_follow_up '
+                'WHERE party = ? AND content = ?', party_id, content),
+            [(employee, content.splitlines()[0], content)])
+        self.assertEqual(self.db(
+                'SELECT owner FROM party_party WHERE id = ?', party_id),
+            [(employee,)])
+
+        tab = self.open_menu(crm, customers, mine)
+        self.step(f'{name} in my customers', self.row(tab, name).locator(
+                f'div.column-char[title="{name}"]').dblclick)
+        self.idle()
+        pages = tab.locator('.nav-tabs a:visible')
+        self.step('customer form', pages.first.wait_for)
+        names = pages.all_inner_texts()
+        shown = set()
+        for page in range(len(names)):
+            pages.nth(page).click()
+            self.idle()
+            shown.update(self.shown_labels(tab))
+        self.screenshot('zh_CN_customer')
+        self.assertTrue({'销售', '基本情况'} <= set(names), names)
+        self.assertFalse({'会计', '库存'} & set(names), names)
+        self.assertTrue({'省份', '城市', '区县', '详细地址'} <= shown, shown)
+        self.assertEqual([t for t in shown if is_english(t)], [])
+
+        # The statuses of the customers in the legend of their graph
+        tab = self.open_menu(crm, dashboard, statuses)
+        legend = tab.locator('.bb-legend-item')
+        self.step('legend of the graph', legend.first.wait_for)
+        legend = legend.all_text_contents()
+        self.assertTrue(legend)
+        self.assertEqual([t for t in legend if is_english(t)], [])
         self.assertEqual(self.page_errors, [])

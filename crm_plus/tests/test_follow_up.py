@@ -6,9 +6,13 @@ from unittest.mock import patch
 
 from trytond.modules.company.tests import create_company, create_employee
 from trytond.pool import Pool
-from trytond.tests.test_tryton import with_transaction
+from trytond.pyson import PYSONEncoder
+from trytond.tests.test_tryton import RouteTestCase, with_transaction
 
-from .tools import CrmTestCase, acting_as, create_customer, create_world
+from .test_access import GUARD
+from .tools import (
+    CommittedDataMixin, CrmTestCase, RPCError, RPCSession, acting_as,
+    create_customer, create_world)
 
 
 class FollowUpNotificationTestCase(CrmTestCase):
@@ -171,3 +175,158 @@ class FollowUpNotificationTestCase(CrmTestCase):
                     tracking.first_contact_date, tracking.last_contact_date),
                 (customer, contact, 2,
                     dt.date(2026, 3, 3), dt.date(2026, 3, 5)))
+
+
+def rpc_date(value):
+    "Return the date of a JSON-RPC value"
+    return dt.date(value['year'], value['month'], value['day'])
+
+
+class FollowUpLogTestCase(CommittedDataMixin, RouteTestCase):
+    "Test the follow-ups logged in one dialog (写跟进)"
+    module = 'crm_plus'
+
+    @classmethod
+    def create_data(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        world = create_world(passwords=True)
+        direct = ModelData.get_id('crm_plus', 'customer_type_direct')
+        cls.customers = {
+            "Mine": create_customer("Mine", pool=world.east,
+                owner=world.employees['sales1'], customer_type=direct).id,
+            "Free": create_customer("Free", pool=world.east).id,
+            "Open": create_customer("Open", pool=world.east).id,
+            "Claimed": create_customer("Claimed", pool=world.east).id,
+            "Locked": create_customer("Locked", pool=world.east,
+                owner=world.employees['sales2']).id,
+            }
+        # Rules that only a check as the user applies
+        RuleGroup = pool.get('ir.rule.group')
+        RuleGroup.create([{
+                    'name': "No forbidden follow-up",
+                    'model': 'crm.follow_up', 'global_p': True,
+                    'perm_read': False, 'perm_write': False,
+                    'perm_create': True, 'perm_delete': False,
+                    'rules': [('create', [{'domain': PYSONEncoder().encode(
+                                        [('subject', '!=', "Forbidden")])}])],
+                    }, {
+                    'name': "No secret method",
+                    'model': 'crm.follow_up.method', 'global_p': True,
+                    'rules': [('create', [{'domain': PYSONEncoder().encode(
+                                        [('code', '!=', "SECRET")])}])],
+                    }])
+        Method = pool.get('crm.follow_up.method')
+        secret, = Method.create([{
+                    'name': "Secret", 'code': "SECRET", 'sequence': 999}])
+        cls.secret = secret.id
+        cls.wizard = ModelData.get_id('crm_plus', 'wizard_follow_up_log')
+
+    def log(self, rpc, name, start, context=None):
+        """Run the dialog on the customer as the user of rpc, filled with
+        start; return the defaults it showed"""
+        context = {'active_model': 'party.party',
+            'active_id': self.customers[name],
+            'active_ids': [self.customers[name]], **(context or {})}
+        session, _, _ = rpc('wizard.crm.follow_up.log.create',
+            context=context)
+        try:
+            view = rpc('wizard.crm.follow_up.log.execute', session, {},
+                'start', context=context)['view']
+            rpc('wizard.crm.follow_up.log.execute', session,
+                {'start': start}, 'create_', context=context)
+        finally:
+            rpc('wizard.crm.follow_up.log.delete', session, context=context)
+        return view['defaults']
+
+    @with_transaction()
+    def follow_ups(self, name):
+        "Return the follow-ups of the customer with the user who made them"
+        pool = Pool()
+        FollowUp = pool.get('crm.follow_up')
+        return [(f.subject, f.content, f.method.code if f.method else None,
+                f.employee.rec_name, f.date, f.next_contact_date,
+                f.create_uid.login)
+            for f in FollowUp.search([
+                    ('party', '=', self.customers[name]),
+                    ], order=[('id', 'ASC')])]
+
+    @with_transaction()
+    def method(self, code):
+        Method = Pool().get('crm.follow_up.method')
+        method, = Method.search([('code', '=', code)])
+        return method.id
+
+    def test_button_opens_dialog(self):
+        "The Log Follow-up button of a customer opens the dialog"
+        rpc = RPCSession(self, 'sales1')
+        self.assertEqual(rpc('model.party.party.log_follow_up',
+                [self.customers["Mine"]]), self.wizard)
+
+    def test_log_follow_up(self):
+        """A follow-up logged in the dialog takes its subject from the first
+        line of the content, the next contact proposed for the customer's
+        type and the last method of the user, and updates the customer"""
+        rpc = RPCSession(self, 'sales1')
+        today = dt.date.today()
+        defaults = self.log(rpc, "Mine", {
+                'method': self.method('VISIT'),
+                'content': "\n  Visited the buyer\nA quote is wanted",
+                'next_contact_date': None,
+                })
+        self.assertEqual(defaults['method'], self.method('TEL'))
+        self.assertFalse(defaults['claimable'])
+        self.assertEqual(rpc_date(defaults['next_contact_date']),
+            today + dt.timedelta(days=7))
+        defaults = self.log(rpc, "Free", {
+                'method': defaults['method'],
+                'content': "Sent the catalogue " * 10,
+                'next_contact_date': defaults['next_contact_date'],
+                })
+        self.assertEqual(defaults['method'], self.method('VISIT'))
+        self.assertIsNone(defaults['next_contact_date'])
+        self.assertTrue(defaults['claimable'])
+        self.assertFalse(defaults['claim'])
+
+        self.assertEqual(self.follow_ups("Mine"), [("Visited the buyer",
+                    "\n  Visited the buyer\nA quote is wanted", 'VISIT',
+                    "Sales1", today, None, 'sales1')])
+        (subject, *_, next_date, _), = self.follow_ups("Free")
+        self.assertEqual(len(subject), 60)
+        self.assertTrue(subject.endswith("…"))
+        self.assertEqual(next_date, today + dt.timedelta(days=7))
+        customer, = rpc('model.party.party.read', [self.customers["Mine"]],
+            ['follow_up_count', 'last_contact_date'])
+        self.assertEqual(customer['follow_up_count'], 1)
+        self.assertEqual(rpc_date(customer['last_contact_date']), today)
+
+    def test_log_follow_up_claiming(self):
+        "The dialog claims a customer of the pool with its follow-up"
+        rpc = RPCSession(self, 'sales1')
+        self.log(rpc, "Claimed", {'content': "Called", 'claim': True})
+
+        @with_transaction()
+        def ownership():
+            pool = Pool()
+            Party = pool.get('party.party')
+            Log = pool.get('crm.ownership.log')
+            customer = Party(self.customers["Claimed"])
+            log, = Log.search([('party', '=', customer.id)])
+            return (customer.owner.rec_name, log.action,
+                customer.follow_up_count)
+        self.assertEqual(ownership(), ("Sales1", 'claim', 1))
+
+    def test_log_follow_up_obeys_rules(self):
+        """The dialog creates the follow-up as the user: the record rules
+        refuse a hidden customer, a follow-up they exclude and a link to a
+        record the user may not read"""
+        rpc = RPCSession(self, 'sales1')
+        start = {'content': "Called"}
+        with self.assertRaisesRegex(RPCError, 'not allowed to read'):
+            self.log(rpc, "Locked", start)
+        with self.assertRaisesRegex(RPCError, 'not allowed to create'):
+            self.log(rpc, "Open", {'content': "Forbidden"})
+        with self.assertRaisesRegex(RPCError, GUARD):
+            self.log(rpc, "Open", {**start, 'method': self.secret})
+        self.assertEqual(self.follow_ups("Locked"), [])
+        self.assertEqual(self.follow_ups("Open"), [])
