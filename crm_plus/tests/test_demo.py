@@ -167,7 +167,9 @@ class DemoDataTestCase(CrmTestCase):
         Configuration = pool.get('crm.configuration')
         company, = Company.search([])
         address, = company.party.addresses
-        self.assertEqual((address.city, address.country.code), ('上海', 'CN'))
+        self.assertEqual(
+            (address.subdivision.code, address.city, address.country.code),
+            ('CN-SH', '上海市', 'CN'))
         self.assertEqual(Configuration(1).phone_country, address.country)
 
     def check_opportunities(self):
