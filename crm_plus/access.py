@@ -49,8 +49,11 @@ def excluded(Model, ids, mode='read'):
     if not domain:
         return set()
     with without_check_access(), inactive_records():
-        allowed = Model.search([('id', 'in', list(ids)), domain], order=[])
-    return ids - set(map(int, allowed))
+        query = Model.search(
+            [('id', 'in', list(ids)), domain], order=[], query=True)
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*query)
+    return ids - {id_ for id_, in cursor}
 
 
 def check_rule(Model, ids, mode):
