@@ -20,6 +20,8 @@ Data shape (fractions of the customers, drawn with a fixed seed):
  - status: 15 % deal (exempt from release), 40 % potential, 30 %
    intention, 15 % lost;
  - a phone and an email per customer;
+ - a contact person (a party linked by crm.customer.contact) for 10 % of
+   the customers, spread over all of them;
  - one opportunity per customer (1,000,000), of its owner or a
    salesperson, at a random stage of the funnel: 10 % suspended and due
    for reactivation today, 60 % in progress, 10 % draft, 12 % won, 8 %
@@ -151,7 +153,7 @@ def set_party_sequence(database, next_number):
 
 # The tables loaded in bulk; their indexes are rebuilt after the load
 TABLES = ['party_party', 'party_contact_mechanism', 'crm_follow_up',
-    'crm_ownership_log', 'crm_opportunity']
+    'crm_ownership_log', 'crm_opportunity', 'crm_customer_contact']
 
 
 def drop_indexes(cursor):
@@ -202,6 +204,8 @@ def generate(cursor, ids, n, code_start):
     cursor.execute(LOG_SQL, params)
     log('inserting crm_opportunity')
     cursor.execute(OPPORTUNITY_SQL, params)
+    log('inserting the contact persons')
+    cursor.execute(CONTACT_PERSON_SQL, params)
     for table in TABLES:
         cursor.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -317,6 +321,26 @@ WHERE p.customer_nature IS NOT NULL AND p.released_date IS NOT NULL
 ORDER BY 7
 """
 
+# The contact person of every tenth customer: a party without customer
+# nature, numbered after the customers
+CONTACT_PERSON_SQL = """
+WITH c AS (
+    SELECT g.gid AS customer, g.i,
+        (SELECT max(gid) FROM bench_gen)
+            + row_number() OVER (ORDER BY g.i) AS contact
+    FROM bench_gen g WHERE g.i %% 10 = 3),
+parties AS (
+    INSERT INTO party_party (id, active, code, code_alnum, code_digit,
+        create_date, create_uid, name)
+    SELECT contact, TRUE, (%(code_start)s + %(n)s + i)::text,
+        (%(code_start)s + %(n)s + i)::text, %(code_start)s + %(n)s + i,
+        now(), 1, 'Contact ' || i
+    FROM c)
+INSERT INTO crm_customer_contact (customer, contact, create_date,
+    create_uid)
+SELECT customer, contact, now(), 1 FROM c
+"""
+
 OPPORTUNITY_SQL = """
 WITH s AS (
     SELECT array_agg(id ORDER BY sequence, id) AS ids,
@@ -381,7 +405,7 @@ def main(database, n):
             "INSERT INTO bench_meta VALUES ('date', %s), "
             "('customers', %s)", (dt.date.today().isoformat(), str(n)))
         conn.commit()
-        set_party_sequence(database, code_start + n + 1)
+        set_party_sequence(database, code_start + 2 * n + 1)
         conn.autocommit = True
         log('vacuum analyze')
         cursor.execute('VACUUM ANALYZE')
