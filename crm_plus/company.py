@@ -79,6 +79,11 @@ class Team(DataRulesMixin, DeactivableMixin, ModelSQL, ModelView):
     def default_company(cls):
         return Transaction().context.get('company')
 
+    @classmethod
+    def on_modification(cls, mode, teams, field_names=None):
+        super().on_modification(mode, teams, field_names=field_names)
+        Pool().get('ir.rule').clear_crm_owners()
+
 
 class TeamMember(DataRulesMixin, ModelSQL):
     __name__ = 'crm.team-company.employee'
@@ -87,6 +92,11 @@ class TeamMember(DataRulesMixin, ModelSQL):
         'crm.team', "Team", required=True, ondelete='CASCADE')
     employee = fields.Many2One(
         'company.employee', "Employee", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def on_modification(cls, mode, members, field_names=None):
+        super().on_modification(mode, members, field_names=field_names)
+        Pool().get('ir.rule').clear_crm_owners()
 
 
 class Employee(metaclass=PoolMeta):
@@ -104,6 +114,13 @@ class Employee(metaclass=PoolMeta):
         help="Overrides the daily claim cap of the CRM configuration.")
     crm_teams = fields.Many2Many(
         'crm.team-company.employee', 'employee', 'team', "Sales Teams")
+
+    @classmethod
+    def on_modification(cls, mode, employees, field_names=None):
+        super().on_modification(mode, employees, field_names=field_names)
+        if mode != 'write' or {'supervisor', 'crm_teams'} & set(
+                field_names or []):
+            Pool().get('ir.rule').clear_crm_owners()
 
     @classmethod
     def touch(cls, employees):

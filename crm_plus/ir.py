@@ -1,8 +1,10 @@
 # This file is part of crm_plus.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
+from trytond.cache import Cache
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction
+from trytond.transaction import (
+    Transaction, inactive_records, without_check_access)
 
 from .access import DataRulesMixin
 
@@ -24,14 +26,54 @@ EMPLOYEE_RULE_MODELS = {
 
 class Rule(metaclass=PoolMeta):
     __name__ = 'ir.rule'
+    _crm_owners_cache = Cache('ir.rule.crm_owners', context=False)
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls.domain.help += (
             '\n- "employees" as list of ids of the employees of the user'
+            '\n- "crm_owners" as list of ids of the employees whose '
+            'customers the user sees by the organisation: the user\'s, '
+            'their subordinates and the members of the teams they lead'
             '\n- "today" as the current date'
             '\n- "user" as the id of the user')
+
+    @classmethod
+    def crm_owners(cls):
+        """Return the ids of the employees whose customers the employees of
+        the user see: themselves, their subordinates at every level and the
+        members of the teams they lead, computed once for all the rules"""
+        User = Pool().get('res.user')
+        employees = tuple(sorted(User.get_employees()))
+        owners = cls._crm_owners_cache.get(employees)
+        if owners is None:
+            owners = cls._get_crm_owners(employees)
+            cls._crm_owners_cache.set(employees, owners)
+        return owners
+
+    @classmethod
+    def _get_crm_owners(cls, employees):
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        TeamMember = pool.get('crm.team-company.employee')
+        if not employees:
+            return ()
+        with without_check_access(), inactive_records():
+            subordinates = Employee.search([
+                    ('supervisor', 'child_of', list(employees), 'supervisor'),
+                    ], order=[])
+            members = TeamMember.search([
+                    ('team.leader', 'in', list(employees)),
+                    ], order=[])
+        return tuple(sorted(set(employees)
+                | {e.id for e in subordinates}
+                | {m.employee.id for m in members}))
+
+    @classmethod
+    def clear_crm_owners(cls):
+        "Forget who sees whose customers, after a change of the organisation"
+        cls._crm_owners_cache.clear()
 
     @classmethod
     def _get_context(cls, model_name):
@@ -40,6 +82,7 @@ class Rule(metaclass=PoolMeta):
         Date = pool.get('ir.date')
         context = super()._get_context(model_name)
         context['employees'] = list(User.get_employees())
+        context['crm_owners'] = list(cls.crm_owners())
         context['today'] = Date.today()
         context['user'] = Transaction().user
         return context
@@ -52,7 +95,7 @@ class Rule(metaclass=PoolMeta):
         key = super()._get_cache_key(model_names)
         if EMPLOYEE_RULE_MODELS & set(model_names):
             key = (*key, Transaction().user, User.get_employees(),
-                Date.today())
+                cls.crm_owners(), Date.today())
         return key
 
 

@@ -796,5 +796,36 @@ class CrmPlusTestCase(
         with acting_as(world.users['junior']):
             self.assertEqual(Party.search_count(customers), 1)
 
+    @with_transaction()
+    def test_rules_follow_the_organisation(self):
+        "A new supervisor or team shows or hides the customers at once"
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        Party = pool.get('party.party')
+        Team = pool.get('crm.team')
+        world = create_world()
+        emp = world.employees
+        create_customer("Other's", pool=world.east, owner=emp['sales2'])
+        supervisor = emp['sales2'].supervisor
+
+        def seen():
+            with acting_as(world.users['sales1']):
+                return Party.search_count([('customer_nature', '!=', None)])
+        self.assertEqual(seen(), 0)
+        Employee.write([emp['sales2']], {'supervisor': emp['sales1'].id})
+        self.assertEqual(seen(), 1)
+        Employee.write([emp['sales2']], {'supervisor': supervisor})
+        self.assertEqual(seen(), 0)
+        team = Team(name="East", company=world.company, leader=emp['sales1'],
+            members=[emp['sales2']])
+        team.save()
+        self.assertEqual(seen(), 1)
+        Team.write([team], {'members': [('remove', [emp['sales2'].id])]})
+        self.assertEqual(seen(), 0)
+        Team.write([team], {'members': [('add', [emp['sales2'].id])]})
+        self.assertEqual(seen(), 1)
+        Team.write([team], {'leader': None})
+        self.assertEqual(seen(), 0)
+
 
 del ModuleTestCase
