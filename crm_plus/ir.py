@@ -66,9 +66,9 @@ class Rule(metaclass=PoolMeta):
             members = TeamMember.search([
                     ('team.leader', 'in', list(employees)),
                     ], order=[])
-        return tuple(sorted(set(employees)
-                | {e.id for e in subordinates}
-                | {m.employee.id for m in members}))
+            owners = set(employees) | {e.id for e in subordinates} | {
+                m.employee.id for m in members}
+        return tuple(sorted(owners))
 
     @classmethod
     def clear_crm_owners(cls):
