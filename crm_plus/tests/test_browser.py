@@ -371,9 +371,9 @@ class WebClientTestCase(BrowserTestCase):
                         scope.locator('label:visible, .nav-tabs a:visible, '
                             'th:visible, button:visible').all_inner_texts()))))
 
-    def claimable(self, login):
+    def claimable(self, login, last=True):
         """Return the id and name of a customer of the pool that login may
-        claim, the last by name"""
+        claim, the last by name or the first"""
         employee = self.employee(login)
         candidates = self.db(
             'SELECT p.id, p.name FROM party_party AS p '
@@ -385,26 +385,16 @@ class WebClientTestCase(BrowserTestCase):
                 'WHERE c.pool = p.pool AND c.employee = ?)) '
             'AND NOT EXISTS (SELECT 1 FROM crm_ownership_log AS l '
                 'WHERE l.party = p.id AND l.from_owner = ?) '
-            'ORDER BY p.name DESC', employee, employee)
+            'ORDER BY p.name', employee, employee)
         self.assertTrue(candidates, 'no customer in the pools to claim')
-        return candidates[0]
+        return candidates[-1 if last else 0]
 
     # Scenarios
 
     def test_salesperson_claims_and_follows_up(self):
         "A salesperson claims a pool customer and records a follow-up"
         employee = self.employee('sales1')
-        candidates = self.db(
-            'SELECT p.id, p.name FROM party_party AS p '
-            'WHERE p.customer_nature IS NOT NULL AND p.owner IS NULL '
-            'AND p.pool IS NOT NULL AND (NOT EXISTS ('
-                'SELECT 1 FROM "crm_pool-company_employee" AS c '
-                'WHERE c.pool = p.pool) OR EXISTS ('
-                'SELECT 1 FROM "crm_pool-company_employee" AS c '
-                'WHERE c.pool = p.pool AND c.employee = ?)) '
-            'ORDER BY p.name', employee)
-        self.assertTrue(candidates, 'no customer in the pools to claim')
-        party_id, name = candidates[0]
+        party_id, name = self.claimable('sales1', last=False)
 
         self.login('sales1')
         tab = self.open_menu('CRM', 'Customers', 'Public Pool')
