@@ -7,6 +7,7 @@ from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
 from .access import DataRulesMixin
+from .company import managed_employees
 
 # Models whose record rules depend on the user's employees
 EMPLOYEE_RULE_MODELS = {
@@ -57,17 +58,12 @@ class Rule(metaclass=PoolMeta):
         pool = Pool()
         Employee = pool.get('company.employee')
         TeamMember = pool.get('crm.team-company.employee')
-        if not employees:
-            return ()
         with without_check_access(), inactive_records():
-            subordinates = Employee.search([
-                    ('supervisor', 'child_of', list(employees), 'supervisor'),
-                    ], order=[])
-            members = TeamMember.search([
-                    ('team.leader', 'in', list(employees)),
-                    ], order=[])
-            owners = set(employees) | {e.id for e in subordinates} | {
-                m.employee.id for m in members}
+            owners = set().union(*map(
+                    managed_employees, Employee.browse(employees)))
+            owners.update(m.employee.id for m in TeamMember.search([
+                        ('team.leader', 'in', list(employees)),
+                        ], order=[]))
         return tuple(sorted(owners))
 
     @classmethod
