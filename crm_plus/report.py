@@ -19,9 +19,9 @@ from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If, PYSONDecoder
+from trytond.tools import reduce_ids
 from trytond.tools.timezone import get_tzinfo
-from trytond.transaction import (
-    Transaction, check_access, inactive_records, without_check_access)
+from trytond.transaction import Transaction, check_access, inactive_records
 
 from .access import DataRulesMixin
 from .company import is_crm_admin
@@ -511,7 +511,9 @@ class EmployeeActivity(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
         # would show them with a part of their figures
         visible = cls._visible_employees()
         if visible is not None:
-            parts = [(table, where & columns['employee'].in_(visible), columns)
+            parts = [
+                (table, where & reduce_ids(columns['employee'], visible),
+                    columns)
                 for table, where, columns in parts]
         return cls._union(parts, ['employee'], [
                 'new_customers', 'follow_ups', 'opportunities',
@@ -519,21 +521,13 @@ class EmployeeActivity(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
 
     @classmethod
     def _visible_employees(cls):
-        """Return the query of the employees whose activity the user sees:
-        himself, his subordinates and the members of the teams he leads;
-        None for a CRM manager, who sees everyone's"""
-        pool = Pool()
-        Employee = pool.get('company.employee')
-        User = pool.get('res.user')
+        """Return the ids of the employees whose activity the user sees,
+        those whose customers he sees by the organisation: himself, his
+        subordinates and the members of the teams he leads; None for a CRM
+        manager, who sees everyone's"""
         if is_crm_admin():
             return None
-        employees = list(User.get_employees())
-        with without_check_access(), inactive_records():
-            return Employee.search(['OR',
-                    ('id', 'in', employees),
-                    ('supervisor', 'child_of', employees, 'supervisor'),
-                    ('crm_teams.leader', 'in', employees),
-                    ], order=[], query=True)
+        return Pool().get('ir.rule').crm_owners()
 
     @classmethod
     def get_amounts(cls, records, names):
