@@ -342,9 +342,7 @@ class WebClientTestCase(BrowserTestCase):
         "Click the default button of the wizard dialog and wait it closes"
         dialog = self.page.locator('.wizard-dialog')
         dialog.locator('.modal-footer button[type=submit]').click()
-        # The demo's cron and worker write to the same SQLite file: on a
-        # loaded machine the transition may wait for them some seconds
-        expect(dialog).to_have_count(0, timeout=30000)
+        self.step('the wizard closes', expect(dialog).to_have_count, 0)
         self.idle()
 
     def notifications(self):
@@ -595,8 +593,12 @@ class WebClientTestCase(BrowserTestCase):
         self.idle()
         self.assertTrue(dialog.locator('.modal-header').inner_text()
             .startswith(log))
-        # The cursor is in the content
+        # The cursor is in the content, once the dialog has put it there
+        textarea = dialog.locator('textarea[name=content]')
+        self.step('the cursor in the content', expect(textarea).to_be_focused)
         self.page.keyboard.type(content)
+        self.step('the content typed', expect(textarea).to_have_value,
+            content)
         dialog.locator('input[name=claim]').click()
         english = [t for t in self.shown_labels(dialog) if is_english(t)]
         self.wizard_ok()
