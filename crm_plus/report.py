@@ -17,9 +17,9 @@ from sql.functions import AtTimeZone, DateTrunc, Function
 
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool
 from trytond.pyson import Eval, If, PYSONDecoder
-from trytond.tools import reduce_ids
 from trytond.tools.timezone import get_tzinfo
 from trytond.transaction import Transaction, check_access, inactive_records
 
@@ -511,10 +511,9 @@ class EmployeeActivity(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
         # would show them with a part of their figures
         visible = cls._visible_employees()
         if visible is not None:
-            parts = [
-                (table, where & reduce_ids(columns['employee'], visible),
-                    columns)
-                for table, where, columns in parts]
+            in_ = SQL_OPERATORS['in']
+            parts = [(t, where & in_(columns['employee'], visible), columns)
+                for t, where, columns in parts]
         return cls._union(parts, ['employee'], [
                 'new_customers', 'follow_ups', 'opportunities',
                 'won_opportunities', 'won_amount'], key_id=True)
@@ -527,7 +526,7 @@ class EmployeeActivity(DataRulesMixin, ReportMixin, ModelSQL, ModelView):
         manager, who sees everyone's"""
         if is_crm_admin():
             return None
-        return Pool().get('ir.rule').crm_owners()
+        return list(Pool().get('ir.rule').crm_owners())
 
     @classmethod
     def get_amounts(cls, records, names):
